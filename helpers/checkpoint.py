@@ -1,0 +1,97 @@
+"""Save and load training state: model weights, optimizer state and history.
+
+A checkpoint is one ``torch.save`` file holding only tensors and plain data, so
+it loads with ``torch.load(weights_only=True)`` (no arbitrary code runs on
+load). It is written to a temporary file in the same folder and then renamed
+(``os.replace``): an interrupted save never leaves a truncated file under the
+final name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .train import History
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    history: History | None = None, extra: dict | None = None) -> Path:
+    """Write ``model`` (and optionally ``optimizer``, ``history``, ``extra``) to ``path`` atomically.
+
+    ``extra`` must hold only tensors and plain Python data (e.g. a
+    ``Standardizer.state_dict()``, a config dict). Returns the path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format_version": FORMAT_VERSION,
+        "model_class": type(model).__name__,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "history": history.to_dict() if history is not None else None,
+        "extra": extra or {},
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    map_location="cpu") -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and ``optimizer``).
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` when the
+    checkpoint belongs to a different model (class, parameter names or shapes).
+    Returns ``{"history": History | None, "extra": dict}``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # truncated or foreign file
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path} was not written by helpers.save_checkpoint (format {FORMAT_VERSION})")
+    _check_compatible(path, state, model)
+    model.load_state_dict(state["model"])
+    if optimizer is not None:
+        if state["optimizer"] is None:
+            raise ValueError(f"{path} holds no optimizer state")
+        optimizer.load_state_dict(state["optimizer"])
+    history = History.from_dict(state["history"]) if state["history"] is not None else None
+    return {"history": history, "extra": state["extra"]}
+
+
+def _check_compatible(path: Path, state: dict, model: nn.Module) -> None:
+    name = type(model).__name__
+    if state["model_class"] != name:
+        raise ValueError(f"{path} holds a {state['model_class']}, not a {name}")
+    saved, current = state["model"], model.state_dict()
+    missing = sorted(set(current) - set(saved))
+    unexpected = sorted(set(saved) - set(current))
+    shapes = [f"{k}: saved {tuple(saved[k].shape)} vs model {tuple(current[k].shape)}"
+              for k in sorted(set(saved) & set(current)) if saved[k].shape != current[k].shape]
+    if missing or unexpected or shapes:
+        details = "; ".join(filter(None, [
+            f"missing {missing}" if missing else "",
+            f"unexpected {unexpected}" if unexpected else "",
+            "shape mismatch " + ", ".join(shapes) if shapes else "",
+        ]))
+        raise ValueError(f"{path} was saved from a different {name} architecture: {details}")

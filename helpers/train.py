@@ -1,0 +1,256 @@
+"""A training loop a student can read in one sitting: ``fit`` and ``evaluate``.
+
+    history = fit(model, train_loader, epochs=50, loss_fn=nn.CrossEntropyLoss(),
+                  optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+                  val_loader=val_loader, metrics={"acc": accuracy}, patience=5)
+    history.plot()
+
+Each epoch: train on every batch, then (if ``val_loader``) evaluate. Metrics are
+computed on the whole epoch's predictions, not averaged over batches (F1 of a
+batch average is not the F1 of the data). With ``patience`` the loop stops when
+the monitored value has not improved for that many epochs and puts the best
+weights back into the model.
+
+Progress: a tqdm bar when someone is watching; when the book is built
+(``LLMBOOK_PROGRESS=none``) a compact table of at most ``max_rows`` epochs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .env import progress_enabled
+
+Metric = Callable[[torch.Tensor, torch.Tensor], float]
+
+
+def logits_to_labels(logits: torch.Tensor) -> torch.Tensor:
+    """Predicted labels from model outputs.
+
+    ``(B, C)`` with ``C >= 2`` -> argmax over classes; ``(B,)`` or ``(B, 1)``
+    (one logit of a binary model) -> ``1`` where the logit is positive
+    (probability > 0.5).
+    """
+    if logits.dim() == 2 and logits.shape[1] >= 2:
+        return logits.argmax(1)
+    return (logits.reshape(len(logits)) > 0).long()
+
+
+@dataclass
+class History:
+    """Per-epoch record of a run: ``history.history["val_loss"]`` is a list over epochs.
+
+    ``best_epoch`` (1-based) is the epoch whose weights the model holds when
+    early stopping restored them; ``stopped_epoch`` the last epoch trained.
+    """
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
+    monitor: str | None = None
+
+    def append(self, row: Mapping[str, float]) -> None:
+        for key, value in row.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __len__(self) -> int:
+        return len(self.history.get("train_loss", []))
+
+    def to_dict(self) -> dict:
+        """Plain data (lists, floats, ints, str) that ``torch.load(weights_only=True)`` accepts."""
+        return {"history": {k: list(v) for k, v in self.history.items()}, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "monitor": self.monitor}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "History":
+        return cls(history={k: list(v) for k, v in d["history"].items()}, best_epoch=d.get("best_epoch"),
+                   stopped_epoch=d.get("stopped_epoch"), monitor=d.get("monitor"))
+
+    def plot(self, axes=None):
+        """Loss curves (left) and metric curves (right, if any). Returns the figure."""
+        from .plot import plot_history
+
+        return plot_history(self, axes=axes)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader, loss_fn: nn.Module | None = None,
+             metrics: Mapping[str, Metric] | None = None, device=None,
+             predict: Callable[[torch.Tensor], torch.Tensor] = logits_to_labels) -> dict[str, float]:
+    """Average loss and metrics of ``model`` over ``loader`` in eval mode.
+
+    Returns ``{"loss": ..., name: value, ...}`` (``loss`` only with ``loss_fn``).
+    """
+    device = torch.device(device) if device is not None else _model_device(model)
+    was_training = model.training
+    model.eval()
+    total, n, preds, targets = 0.0, 0, [], []
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        out = model(x)
+        if loss_fn is not None:
+            total += loss_fn(out, y).item() * len(x)
+        if metrics:
+            preds.append(predict(out).cpu())
+            targets.append(y.reshape(len(y), -1)[:, 0].long().cpu() if y.dim() > 1 else y.long().cpu())
+        n += len(x)
+    model.train(was_training)
+    if n == 0:
+        raise ValueError("evaluate: the loader yielded no batches (is the dataset empty?)")
+    result = {}
+    if loss_fn is not None:
+        result["loss"] = total / n
+    if metrics:
+        y_true, y_pred = torch.cat(targets), torch.cat(preds)
+        for name, fn in metrics.items():
+            result[name] = float(fn(y_true, y_pred))
+    return result
+
+
+def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
+        optimizer: torch.optim.Optimizer, val_loader=None,
+        metrics: Mapping[str, Metric] | None = None, scheduler=None,
+        patience: int | None = None, monitor: str | None = None, min_delta: float = 0.0,
+        device=None, progress: bool | None = None, max_rows: int = 10,
+        predict: Callable[[torch.Tensor], torch.Tensor] = logits_to_labels) -> History:
+    """Train ``model`` for up to ``epochs`` epochs and return its :class:`History`.
+
+    - ``loss_fn(model(x), y)`` is minimised by ``optimizer``; ``scheduler.step()``
+      runs once per epoch (``ReduceLROnPlateau`` gets the monitored value).
+    - ``metrics``: ``{"acc": helpers.metrics.accuracy, ...}`` computed on train
+      and validation predictions (``predict`` turns outputs into labels).
+    - ``patience``: stop after that many epochs without improvement of
+      ``monitor`` and restore the best weights. ``monitor`` defaults to
+      ``"val_loss"`` with a ``val_loader``, else ``"train_loss"``; names ending in
+      ``loss`` are minimised, others (e.g. ``"val_acc"``) maximised.
+    - ``device``: where to train (default: where the model's parameters are).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs={epochs} must be >= 1")
+    if monitor is None:
+        monitor = "val_loss" if val_loader is not None else "train_loss"
+    if patience is not None and (val_loader is None and monitor.startswith("val_")):
+        raise ValueError(f"early stopping on {monitor!r} needs a val_loader")
+    if patience is not None and patience < 1:
+        raise ValueError(f"patience={patience} must be >= 1")
+    device = torch.device(device) if device is not None else _model_device(model)
+    model.to(device)
+    metrics = dict(metrics or {})
+    mode = "min" if monitor.endswith("loss") else "max"
+    history = History(monitor=monitor if patience is not None else None)
+    best_value, best_state, bad_epochs = None, None, 0
+    show_bar = progress_enabled() if progress is None else progress
+    bar = _progress_bar(epochs) if show_bar else None
+    table = _SummaryTable(epochs, max_rows) if not show_bar else None
+    start = time.perf_counter()
+
+    for epoch in range(1, epochs + 1):
+        row = {"epoch": epoch, **_train_one_epoch(model, train_loader, loss_fn, optimizer, device, metrics, predict)}
+        if val_loader is not None:
+            val = evaluate(model, val_loader, loss_fn, metrics, device, predict)
+            row.update({f"val_{k}": v for k, v in val.items()})
+        row["lr"] = optimizer.param_groups[0]["lr"]
+        history.append(row)
+        if monitor not in row:
+            raise KeyError(f"monitor={monitor!r} is not logged; available: {sorted(row)}")
+        if scheduler is not None:
+            plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+            scheduler.step(row[monitor]) if plateau else scheduler.step()
+
+        value = row[monitor]
+        improved = best_value is None or (value < best_value - min_delta if mode == "min"
+                                          else value > best_value + min_delta)
+        if improved:
+            best_value, bad_epochs, history.best_epoch = value, 0, epoch
+            if patience is not None:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+        history.stopped_epoch = epoch
+        stop = patience is not None and bad_epochs >= patience
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k.endswith("loss")})
+            bar.update(1)
+        else:
+            table.row(row, force=stop or epoch == epochs)
+        if stop:
+            break
+
+    if bar is not None:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    elapsed = time.perf_counter() - start
+    note = ""
+    if patience is not None:
+        note = (f"; early stopping restored epoch {history.best_epoch} "
+                f"({monitor}={best_value:.4g})")
+    print(f"trained {history.stopped_epoch} epochs in {elapsed:.1f}s{note}")
+    return history
+
+
+def _train_one_epoch(model, loader, loss_fn, optimizer, device, metrics, predict) -> dict[str, float]:
+    model.train()
+    total, n, preds, targets = 0.0, 0, [], []
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        out = model(x)
+        loss = loss_fn(out, y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at batch {n // max(len(x), 1)}; "
+                                     "lower the learning rate or check the inputs for NaN/inf")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(x)
+        n += len(x)
+        if metrics:
+            preds.append(predict(out.detach()).cpu())
+            targets.append(y.reshape(len(y), -1)[:, 0].long().cpu() if y.dim() > 1 else y.long().cpu())
+    if n == 0:
+        raise ValueError("fit: train_loader yielded no batches (empty dataset, or drop_last with "
+                         "fewer samples than batch_size)")
+    row = {"train_loss": total / n}
+    if metrics:
+        y_true, y_pred = torch.cat(targets), torch.cat(preds)
+        row.update({f"train_{k}": float(fn(y_true, y_pred)) for k, fn in metrics.items()})
+    return row
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _progress_bar(epochs: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, unit="epoch", leave=True)
+
+
+class _SummaryTable:
+    """Prints at most ``max_rows`` evenly spaced epochs (and the last one) as a table."""
+
+    def __init__(self, epochs: int, max_rows: int):
+        self.every = max(1, math.ceil(epochs / max(1, max_rows)))
+        self.header_done = False
+
+    def row(self, row: Mapping[str, float], force: bool = False) -> None:
+        epoch = int(row["epoch"])
+        if not (force or epoch == 1 or epoch % self.every == 0):
+            return
+        keys = [k for k in row if k not in ("epoch", "lr")]
+        if not self.header_done:
+            print("epoch  " + "  ".join(f"{k:>10s}" for k in keys))
+            self.header_done = True
+        print(f"{epoch:5d}  " + "  ".join(f"{row[k]:10.4f}" for k in keys))

@@ -1,0 +1,58 @@
+"""helpers.plot: style with a CJK font, history and confusion-matrix figures."""
+
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from helpers import History
+from helpers import plot as hp
+
+
+def _render(fig):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph is a UserWarning
+        fig.canvas.draw()
+
+
+def test_book_style_renders_chinese_without_missing_glyphs():
+    family = hp.use_book_style()
+    if family is None:
+        pytest.skip("no CJK font installed (make setup installs fonts-wqy-microhei)")
+    fig, ax = plt.subplots()
+    ax.set(title="损失曲线 loss", xlabel="轮次", ylabel="准确率")
+    _render(fig)
+    plt.close(fig)
+
+
+def test_plot_history_draws_loss_metrics_and_best_epoch():
+    hist = History(monitor="val_loss", best_epoch=2)
+    for e, (tl, vl, ta, va) in enumerate([(1.0, 1.1, 0.5, 0.4), (0.5, 0.7, 0.8, 0.7), (0.3, 0.8, 0.9, 0.6)], 1):
+        hist.append({"epoch": e, "train_loss": tl, "val_loss": vl, "train_acc": ta, "val_acc": va, "lr": 0.1})
+    fig = hist.plot()
+    loss_ax, metric_ax = fig.axes
+    assert [tuple(line.get_ydata()) for line in loss_ax.lines[:2]] == [(1.0, 0.5, 0.3), (1.1, 0.7, 0.8)]
+    assert {line.get_label() for line in metric_ax.lines} >= {"train acc", "val acc"}
+    assert loss_ax.lines[-1].get_xdata()[0] == 2  # best-epoch marker
+    _render(fig)
+    plt.close(fig)
+    only_loss = History()
+    only_loss.append({"epoch": 1, "train_loss": 0.4, "lr": 0.1})
+    fig2 = hp.plot_history(only_loss)
+    assert len(fig2.axes) == 1
+    plt.close(fig2)
+
+
+def test_confusion_matrix_plot_values_and_errors():
+    cm = np.array([[5, 1], [2, 7]])
+    ax = hp.plot_confusion_matrix(cm, labels=["良性", "恶性"])
+    assert [t.get_text() for t in ax.texts] == ["5", "1", "2", "7"]
+    np.testing.assert_array_equal(ax.images[0].get_array(), cm)
+    ax2 = hp.plot_confusion_matrix(cm, normalize=True)
+    assert ax2.texts[0].get_text() == f"{5 / 6:.2f}"
+    plt.close("all")
+    with pytest.raises(ValueError, match="square"):
+        hp.plot_confusion_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="3 labels for a 2x2 matrix"):
+        hp.plot_confusion_matrix(cm, labels=["a", "b", "c"])
