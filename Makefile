@@ -22,11 +22,12 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml scripts/install_fonts.sh
+$(STAMP): requirements.txt pyproject.toml scripts/install_fonts.sh scripts/ipython_kernel_config.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt $(PIP_EXTRA)
 	$(PY) -m pip install --no-deps -e .
+	mkdir -p $(VENV)/etc/ipython && cp scripts/ipython_kernel_config.py $(VENV)/etc/ipython/
 	bash scripts/install_fonts.sh
 	touch $(STAMP)
 

@@ -56,3 +56,22 @@ def test_confusion_matrix_plot_values_and_errors():
         hp.plot_confusion_matrix(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="3 labels for a 2x2 matrix"):
         hp.plot_confusion_matrix(cm, labels=["a", "b", "c"])
+
+
+def test_font_lookup_registers_a_known_file_or_reports_none(monkeypatch, tmp_path):
+    monkeypatch.setattr(hp, "CJK_FAMILIES", ("No Such Family",))
+    monkeypatch.setattr(hp, "CJK_FONT_FILES", (str(tmp_path / "missing.ttc"),))
+    assert hp.find_cjk_font() is None
+    existing = [f for f in ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",) if __import__("os").path.exists(f)]
+    if existing:
+        monkeypatch.setattr(hp, "CJK_FONT_FILES", tuple(existing))
+        assert hp.find_cjk_font() == "WenQuanYi Micro Hei"
+
+
+def test_plot_history_into_given_axes():
+    hist = History()
+    hist.append({"epoch": 1, "train_loss": 0.4, "train_acc": 0.5, "lr": 0.1})
+    fig, axes = plt.subplots(1, 2)
+    assert hp.plot_history(hist, axes=axes) is fig
+    assert axes[0].lines and axes[1].lines
+    plt.close(fig)
