@@ -15,7 +15,6 @@ PIP_EXTRA := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 # Executed notebooks print a compact summary instead of live progress bars.
 export LLMBOOK_PROGRESS := none
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: setup book test unit notebooks site booktests sync benchmark clean

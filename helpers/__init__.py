@@ -13,7 +13,7 @@ One module per concept:
 
 __version__ = "0.1.0"
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .data import Standardizer, make_loader, train_val_test_split
 from .env import Env, get_device, get_scale, seed_everything, setup
 from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
@@ -24,7 +24,7 @@ from .train import History, evaluate, fit, logits_to_labels
 __all__ = [
     "Env", "History", "MLP", "Standardizer",
     "accuracy", "confusion_matrix", "evaluate", "f1_score", "fit", "get_device", "get_scale",
-    "load_checkpoint", "logits_to_labels", "make_loader", "mlp_num_params", "num_params",
+    "load_checkpoint", "logits_to_labels", "read_checkpoint", "make_loader", "mlp_num_params", "num_params",
     "plot_confusion_matrix", "plot_history", "precision_score", "recall_score",
     "save_checkpoint", "seed_everything", "setup", "train_val_test_split", "use_book_style",
 ]

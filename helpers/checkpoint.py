@@ -29,6 +29,7 @@ def save_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | N
     ``Standardizer.state_dict()``, a config dict). Returns the path.
     """
     path = Path(path)
+    _check_plain(extra or {}, "extra")
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "format_version": FORMAT_VERSION,
@@ -52,13 +53,11 @@ def save_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | N
     return path
 
 
-def load_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    map_location="cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and ``optimizer``).
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """Read a checkpoint without a model: ``{"model_class", "model", "optimizer", "history", "extra"}``.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` when the
-    checkpoint belongs to a different model (class, parameter names or shapes).
-    Returns ``{"history": History | None, "extra": dict}``.
+    Useful to read ``extra`` (e.g. the architecture's config) before building
+    the model that :func:`load_checkpoint` fills. Loads with ``weights_only=True``.
     """
     path = Path(path)
     if not path.is_file():
@@ -69,6 +68,19 @@ def load_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | N
         raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path} was not written by helpers.save_checkpoint (format {FORMAT_VERSION})")
+    return state
+
+
+def load_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    map_location="cpu") -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and ``optimizer``).
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` when the
+    checkpoint belongs to a different model (class, parameter names or shapes).
+    Returns ``{"history": History | None, "extra": dict}``.
+    """
+    path = Path(path)
+    state = read_checkpoint(path, map_location)
     _check_compatible(path, state, model)
     model.load_state_dict(state["model"])
     if optimizer is not None:
@@ -77,6 +89,24 @@ def load_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | N
         optimizer.load_state_dict(state["optimizer"])
     history = History.from_dict(state["history"]) if state["history"] is not None else None
     return {"history": history, "extra": state["extra"]}
+
+
+_PLAIN = (str, int, float, bool, type(None), torch.Tensor)
+
+
+def _check_plain(value, where: str) -> None:
+    """Reject what ``torch.load(weights_only=True)`` would refuse later (NumPy values, objects)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, (str, int)):
+                raise TypeError(f"{where} has a key of type {type(k).__name__}; use str or int keys")
+            _check_plain(v, f"{where}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]")
+    elif type(value) not in _PLAIN and not isinstance(value, torch.Tensor):
+        raise TypeError(f"{where} is a {type(value).__module__}.{type(value).__name__}; checkpoints hold only "
+                        "tensors and plain Python data (convert NumPy values with .tolist() or torch.as_tensor)")
 
 
 def _check_compatible(path: Path, state: dict, model: nn.Module) -> None:

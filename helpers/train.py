@@ -121,7 +121,7 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
         optimizer: torch.optim.Optimizer, val_loader=None,
         metrics: Mapping[str, Metric] | None = None, scheduler=None,
         patience: int | None = None, monitor: str | None = None, min_delta: float = 0.0,
-        device=None, progress: bool | None = None, max_rows: int = 10,
+        device=None, progress: bool | None = None, verbose: bool = True, max_rows: int = 10,
         predict: Callable[[torch.Tensor], torch.Tensor] = logits_to_labels) -> History:
     """Train ``model`` for up to ``epochs`` epochs and return its :class:`History`.
 
@@ -134,6 +134,9 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
       ``"val_loss"`` with a ``val_loader``, else ``"train_loss"``; names ending in
       ``loss`` are minimised, others (e.g. ``"val_acc"``) maximised.
     - ``device``: where to train (default: where the model's parameters are).
+    - ``progress``: tqdm bar (default: when interactive, see ``helpers.env``);
+      otherwise a table of at most ``max_rows`` epochs. ``verbose=False``
+      prints nothing at all (e.g. inside a hyper-parameter search).
     """
     if epochs < 1:
         raise ValueError(f"epochs={epochs} must be >= 1")
@@ -149,9 +152,9 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
     mode = "min" if monitor.endswith("loss") else "max"
     history = History(monitor=monitor if patience is not None else None)
     best_value, best_state, bad_epochs = None, None, 0
-    show_bar = progress_enabled() if progress is None else progress
+    show_bar = verbose and (progress_enabled() if progress is None else progress)
     bar = _progress_bar(epochs) if show_bar else None
-    table = _SummaryTable(epochs, max_rows) if not show_bar else None
+    table = _SummaryTable(epochs, max_rows) if verbose and not show_bar else None
     start = time.perf_counter()
 
     for epoch in range(1, epochs + 1):
@@ -181,7 +184,7 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
         if bar is not None:
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k.endswith("loss")})
             bar.update(1)
-        else:
+        elif table is not None:
             table.row(row, force=stop or epoch == epochs)
         if stop:
             break
@@ -195,7 +198,8 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
     if patience is not None:
         note = (f"; early stopping restored epoch {history.best_epoch} "
                 f"({monitor}={best_value:.4g})")
-    print(f"trained {history.stopped_epoch} epochs in {elapsed:.1f}s{note}")
+    if verbose:
+        print(f"trained {history.stopped_epoch} epochs in {elapsed:.1f}s{note}")
     return history
 
 

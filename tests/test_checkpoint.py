@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from helpers import MLP, History, Standardizer, load_checkpoint, save_checkpoint
+from helpers import MLP, History, Standardizer, load_checkpoint, read_checkpoint, save_checkpoint
 from helpers import checkpoint as ck
 
 
@@ -90,3 +90,25 @@ def test_missing_corrupt_and_foreign_files(tmp_path):
     torch.save({"weights": torch.zeros(1)}, foreign)
     with pytest.raises(ValueError, match="not written by helpers.save_checkpoint"):
         load_checkpoint(foreign, MLP(3, [5], 2))
+
+
+def test_extra_with_numpy_values_is_rejected_at_save_time(tmp_path):
+    import numpy as np
+
+    model, _ = _trained()
+    with pytest.raises(TypeError, match=r"extra\['names'\]\[0\] is a numpy.str_.*\.tolist\(\)"):
+        save_checkpoint(tmp_path / "m.pt", model, extra={"names": list(np.array(["a", "b"]))})
+    with pytest.raises(TypeError, match="key of type tuple"):
+        save_checkpoint(tmp_path / "m.pt", model, extra={(1, 2): 3})
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_read_checkpoint_gives_config_before_the_model_exists(tmp_path):
+    model, _ = _trained()
+    path = save_checkpoint(tmp_path / "m.pt", model, extra={"config": {"hidden": [5], "in": 3, "out": 2}})
+    state = read_checkpoint(path)
+    cfg = state["extra"]["config"]
+    rebuilt = MLP(cfg["in"], cfg["hidden"], cfg["out"])
+    load_checkpoint(path, rebuilt)
+    x = torch.randn(2, 3)
+    assert torch.equal(rebuilt(x), model(x)) and state["model_class"] == "MLP"

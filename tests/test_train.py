@@ -169,3 +169,11 @@ def test_logits_to_labels_and_history_round_trip():
     h.append({"epoch": 2, "train_loss": 0.25})
     assert History.from_dict(h.to_dict()) == h
     assert np.allclose(h["train_loss"], [0.5, 0.25])
+
+
+def test_verbose_false_prints_nothing(capsys):
+    X, y = _blobs()
+    model = MLP(2, [], 2)
+    fit(model, make_loader(X, y, 64), epochs=3, loss_fn=nn.CrossEntropyLoss(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), verbose=False)
+    assert capsys.readouterr().out == ""

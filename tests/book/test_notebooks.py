@@ -58,7 +58,8 @@ def test_environment_cell_installs_from_the_configured_repository():
     # No notebook names another repository anywhere.
     for md in LESSONS:
         for nb_path in (md, md.with_suffix(".ipynb")):
-            for found in re.findall(r"git\+(https://[^\s\"']+)", nb_path.read_text(encoding="utf-8")):
+            sources = "\n".join(c.source for c in jupytext.read(nb_path).cells)
+            for found in re.findall(r"git\+(https://[^\s\"']+)", sources):
                 assert found == f"{url}.git", f"{nb_path.name} installs from {found}, not {url}.git"
 
 
