@@ -31,6 +31,14 @@ from .env import progress_enabled
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
 
+def _check_target_shape(out: torch.Tensor, y: torch.Tensor) -> None:
+    """Float targets (regression, BCE) must have the output's shape: (B, 1) - (B,) would broadcast to (B, B)."""
+    if y.is_floating_point() and out.shape != y.shape:
+        raise ValueError(f"model output has shape {tuple(out.shape)} but the float target has shape "
+                         f"{tuple(y.shape)}; make them equal (e.g. y.reshape(-1, 1)), otherwise the loss "
+                         "broadcasts and is silently wrong")
+
+
 def logits_to_labels(logits: torch.Tensor) -> torch.Tensor:
     """Predicted labels from model outputs.
 
@@ -99,6 +107,7 @@ def evaluate(model: nn.Module, loader, loss_fn: nn.Module | None = None,
         x, y = x.to(device), y.to(device)
         out = model(x)
         if loss_fn is not None:
+            _check_target_shape(out, y)
             total += loss_fn(out, y).item() * len(x)
         if metrics:
             preds.append(predict(out).cpu())
@@ -209,6 +218,7 @@ def _train_one_epoch(model, loader, loss_fn, optimizer, device, metrics, predict
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         out = model(x)
+        _check_target_shape(out, y)
         loss = loss_fn(out, y)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at batch {n // max(len(x), 1)}; "

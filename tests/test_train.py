@@ -177,3 +177,13 @@ def test_verbose_false_prints_nothing(capsys):
     fit(model, make_loader(X, y, 64), epochs=3, loss_fn=nn.CrossEntropyLoss(),
         optimizer=torch.optim.SGD(model.parameters(), lr=0.1), verbose=False)
     assert capsys.readouterr().out == ""
+
+
+def test_float_target_with_a_different_shape_is_rejected():
+    X, y = _blobs()
+    model = MLP(2, [], 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"output has shape \(64, 1\) but the float target has shape \(64,\)"):
+        fit(model, make_loader(X, y.float(), 64), epochs=1, loss_fn=nn.MSELoss(), optimizer=opt, verbose=False)
+    with pytest.raises(ValueError, match="broadcasts"):
+        evaluate(model, make_loader(X, y.float(), 64), nn.MSELoss())
