@@ -51,9 +51,10 @@ site:
 booktests:
 	$(PY) -m pytest tests/book
 
-# Regenerate every .ipynb from its .md source (after editing a lesson).
+# Regenerate every lesson's .ipynb from its .md source (after editing a lesson).
+# Only .md files with a jupytext header are notebooks; overview pages are not.
 sync:
-	$(VENV)/bin/jupytext --to ipynb --update chapters/*/*.md
+	$(VENV)/bin/jupytext --to ipynb --update $$(grep -l '^jupytext:' chapters/*/*.md)
 
 benchmark: setup
 	$(PY) scripts/benchmark_notebooks.py

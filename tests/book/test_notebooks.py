@@ -31,6 +31,14 @@ def test_md_is_paired_and_in_sync_with_ipynb(md):
     assert md_tags == nb_tags, f"cell tags differ between {md.name} and {nb.name}: run `make sync`"
 
 
+def test_every_ipynb_pairs_a_lesson_source():
+    for nb in sorted((ROOT / "chapters").glob("**/*.ipynb")):
+        if ".ipynb_checkpoints" in nb.parts:
+            continue
+        assert nb.with_suffix(".md") in LESSONS, (
+            f"{nb.relative_to(ROOT)} has no Jupytext .md source (overview pages are not notebooks)")
+
+
 @pytest.mark.parametrize("md", LESSONS, ids=IDS)
 def test_ipynb_is_committed_without_outputs(md):
     raw = json.loads(md.with_suffix(".ipynb").read_text(encoding="utf-8"))

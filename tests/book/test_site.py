@@ -79,6 +79,14 @@ def test_colab_buttons_open_paired_notebooks_in_the_repository(site):
             assert target.suffix == ".ipynb" and target.is_file(), f"Colab link to missing notebook: {href}"
             seen += 1
     assert seen >= len(lesson_sources())
+    # No page anywhere links Colab to something that is not a notebook of the repository.
+    for page in site.glob("**/*.html"):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        for href in _parse(page).hrefs:
+            if href.startswith("https://colab.research.google.com/"):
+                target = ROOT / href.split(f"/blob/{branch}/", 1)[-1]
+                assert target.suffix == ".ipynb" and target.is_file(), f"{page.name}: Colab link to {href}"
 
 
 @pytest.mark.parametrize("doc", ["intro", "chapters/02_concepts/index"])
