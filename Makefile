@@ -21,13 +21,16 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml scripts/install_fonts.sh scripts/ipython_kernel_config.py
+$(STAMP): requirements.txt pyproject.toml scripts/install_fonts.sh scripts/install_browser.sh \
+          scripts/vendor_assets.py scripts/ipython_kernel_config.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt $(PIP_EXTRA)
 	$(PY) -m pip install --no-deps -e .
 	mkdir -p $(VENV)/etc/ipython && cp scripts/ipython_kernel_config.py $(VENV)/etc/ipython/
 	bash scripts/install_fonts.sh
+	bash scripts/install_browser.sh
+	$(PY) scripts/vendor_assets.py
 	touch $(STAMP)
 
 book: setup site
@@ -45,6 +48,7 @@ notebooks:
 	$(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile chapters --ignore=_build
 
 site:
+	$(PY) scripts/vendor_assets.py
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 

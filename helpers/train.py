@@ -1,4 +1,4 @@
-"""A training loop a student can read in one sitting: ``fit`` and ``evaluate``.
+"""A training loop a student can read in one sitting: ``fit`` and ``evaluate``::
 
     history = fit(model, train_loader, epochs=50, loss_fn=nn.CrossEntropyLoss(),
                   optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),

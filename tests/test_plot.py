@@ -1,5 +1,7 @@
 """helpers.plot: style with a CJK font, history and confusion-matrix figures."""
 
+import sys
+import types
 import warnings
 
 import matplotlib.pyplot as plt
@@ -75,3 +77,25 @@ def test_plot_history_into_given_axes():
     assert hp.plot_history(hist, axes=axes) is fig
     assert axes[0].lines and axes[1].lines
     plt.close(fig)
+
+
+def test_colab_font_install_runs_apt_get_only_on_colab(monkeypatch):
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    monkeypatch.setattr(hp.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or Done())
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert hp.install_cjk_font_on_colab() is False and calls == []
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert hp.install_cjk_font_on_colab() is True
+    assert calls == [["apt-get", "install", "-y", "-qq", "fonts-wqy-microhei"]]
+
+
+def test_book_style_installs_a_font_when_none_is_found(monkeypatch):
+    found = iter([None, "WenQuanYi Micro Hei"])
+    monkeypatch.setattr(hp, "find_cjk_font", lambda: next(found))
+    monkeypatch.setattr(hp, "install_cjk_font_on_colab", lambda: True)
+    assert hp.use_book_style() == "WenQuanYi Micro Hei"
+    assert plt.rcParams["font.family"] == ["DejaVu Sans", "WenQuanYi Micro Hei"]
