@@ -1,0 +1,323 @@
+"""Full-scale image datasets, downloaded once in their original formats and checked.
+
+- ``load_mnist(split)``          MNIST, 60,000 + 10,000 handwritten digits (IDX files, gzip)
+- ``load_fashion_mnist(split)``  Fashion-MNIST, the same layout with 10 kinds of clothing
+- ``load_cifar10(split)``        CIFAR-10, 50,000 + 10,000 colour photos 32x32 (python pickles in a tar.gz)
+
+The files are parsed here, without torchvision: :func:`read_idx` reads the IDX
+format (magic number, shape, big-endian data) and :func:`load_cifar10` reads the
+pickled batches straight out of the archive.
+
+Where the files go: ``root`` if given, else ``$LLMBOOK_DATA``, else
+``~/.cache/llm-book``; each dataset has its own folder (``mnist/``,
+``fashion-mnist/``, ``cifar-10/``).
+
+Every file is checked against the MD5 published for it (:data:`FILES`, the
+same values torchvision and the datasets' own pages list). A download goes to
+a temporary file in the target folder and is renamed to its final name only
+after the checksum matches, so an interrupted or corrupt download never leaves
+a file that looks complete.
+
+Mirrors: ``mirror=`` is a base URL that holds the dataset's files under their
+usual names; ``$LLMBOOK_MIRROR`` is a base URL with one folder per dataset
+(``$LLMBOOK_MIRROR/mnist/train-images-idx3-ubyte.gz``).
+
+From a shell: ``python -m helpers.downloads mnist fashion-mnist cifar-10``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import pickle
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .datasets import MissingDataError
+
+DATA_ENV_VAR = "LLMBOOK_DATA"
+MIRROR_ENV_VAR = "LLMBOOK_MIRROR"
+DEFAULT_ROOT = Path("~/.cache/llm-book")
+TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One published file: its name, MD5 and the base URLs that serve it (tried in order)."""
+
+    filename: str
+    md5: str
+    urls: tuple[str, ...]
+
+
+_MNIST_URLS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+_FASHION_URLS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+_CIFAR_URLS = ("https://www.cs.toronto.edu/~kriz/",)
+
+# dataset -> {key: Remote}. MD5s as published by the datasets' authors and listed in
+# torchvision.datasets (MNIST, FashionMNIST, CIFAR10).
+FILES: dict[str, dict[str, Remote]] = {
+    "mnist": {
+        "train_images": Remote("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", _MNIST_URLS),
+        "train_labels": Remote("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", _MNIST_URLS),
+        "test_images": Remote("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", _MNIST_URLS),
+        "test_labels": Remote("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", _MNIST_URLS),
+    },
+    "fashion-mnist": {
+        "train_images": Remote("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", _FASHION_URLS),
+        "train_labels": Remote("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", _FASHION_URLS),
+        "test_images": Remote("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79", _FASHION_URLS),
+        "test_labels": Remote("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", _FASHION_URLS),
+    },
+    "cifar-10": {
+        "archive": Remote("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", _CIFAR_URLS),
+    },
+}
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+SPLITS = ("train", "test")
+
+
+class DownloadError(RuntimeError):
+    """A download failed (network, HTTP status, truncated body) or its checksum did not match."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Where files live, and getting them there
+
+def data_root(root=None) -> Path:
+    """The cache folder: ``root``, else ``$LLMBOOK_DATA``, else ``~/.cache/llm-book``."""
+    if root is None:
+        root = os.environ.get(DATA_ENV_VAR) or DEFAULT_ROOT
+    return Path(root).expanduser()
+
+
+def md5sum(path, chunk_size: int = 1 << 20) -> str:
+    """Hex MD5 of a file, read in chunks."""
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk_size), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_dataset(dataset: str) -> dict[str, Remote]:
+    if dataset not in FILES:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(FILES)}")
+    return FILES[dataset]
+
+
+def _base_urls(dataset: str, remote: Remote, mirror: str | None) -> list[str]:
+    if mirror is not None:
+        return [mirror.rstrip("/") + "/"]
+    env_mirror = os.environ.get(MIRROR_ENV_VAR)
+    if env_mirror:
+        return [f"{env_mirror.rstrip('/')}/{dataset}/"]
+    return list(remote.urls)
+
+
+def _download(url: str, target: Path, md5: str) -> None:
+    """Stream ``url`` into a temporary file next to ``target``; rename it only if complete and verified."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        h = hashlib.md5(usedforsecurity=False)
+        received = 0
+        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            expected = response.headers.get("Content-Length")
+            while block := response.read(1 << 20):
+                f.write(block)
+                h.update(block)
+                received += len(block)
+            if expected is not None and received != int(expected):
+                raise DownloadError(f"{url}: connection closed after {received} of {expected} bytes")
+            f.flush()
+            os.fsync(f.fileno())
+        if h.hexdigest() != md5:
+            raise DownloadError(f"{url}: checksum mismatch (MD5 {h.hexdigest()}, expected {md5}); "
+                                "the server sent a different or damaged file")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def fetch(dataset: str, key: str, root=None, download: bool = True, mirror: str | None = None) -> Path:
+    """Path of one verified file of ``dataset`` (see :data:`FILES`), downloading it if needed.
+
+    A cached file is used only if its MD5 matches; otherwise (with
+    ``download=True``) it is downloaded again. ``download=False`` raises
+    :class:`~helpers.MissingDataError` instead of touching the network.
+    """
+    files = _check_dataset(dataset)
+    if key not in files:
+        raise ValueError(f"{dataset!r} has no file {key!r}; use one of {sorted(files)}")
+    remote = files[key]
+    folder = data_root(root) / dataset
+    target = folder / remote.filename
+    if target.is_file() and md5sum(target) == remote.md5:
+        return target
+    command = f"python -m helpers.downloads {dataset}" + (f" --root {data_root(root)}" if root is not None else "")
+    if not download:
+        state = "is damaged (checksum mismatch)" if target.is_file() else "is missing"
+        raise MissingDataError(f"{target} {state}; download it with `{command}` "
+                               f"or call the loader with download=True")
+    folder.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for base in _base_urls(dataset, remote, mirror):
+        url = base + remote.filename
+        print(f"downloading {url} -> {target}", file=sys.stdout, flush=True)
+        try:
+            _download(url, target, remote.md5)
+            return target
+        except (DownloadError, urllib.error.URLError, http.client.HTTPException, OSError) as e:
+            failures.append(f"  {url}: {e}")
+    raise DownloadError(f"could not download {remote.filename} for {dataset!r}:\n" + "\n".join(failures) +
+                        f"\nNothing was kept under {folder}. Retry with `{command}` (the download restarts "
+                        f"from the beginning), pass mirror=..., set ${MIRROR_ENV_VAR}, or put the file there "
+                        f"yourself (its MD5 must be {remote.md5}).")
+
+
+def download(dataset: str, root=None, mirror: str | None = None) -> list[Path]:
+    """Download (or find in the cache) every file of ``dataset``; returns their paths."""
+    return [fetch(dataset, key, root, True, mirror) for key in _check_dataset(dataset)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsers
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path, ndim: int | None = None) -> np.ndarray:
+    """Read an IDX file (plain or ``.gz``) as used by MNIST: returns an array of the stored shape.
+
+    Layout: two zero bytes, a type code (``0x08`` = uint8 ...), the number of
+    dimensions ``d``, then ``d`` big-endian uint32 sizes, then the data. Images
+    have ``d = 3`` (magic number 2051), labels ``d = 1`` (2049). ``ndim``
+    checks the number of dimensions.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e}); delete it and download again") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path} is not an IDX file: bad magic number {raw[:4].hex() or 'empty'}")
+    dims = raw[3]
+    if ndim is not None and dims != ndim:
+        raise ValueError(f"{path} holds a {dims}-d IDX array, expected {ndim}-d "
+                         f"(magic number {int.from_bytes(raw[:4], 'big')})")
+    header = 4 + 4 * dims
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise ValueError(f"{path} has {len(raw)} bytes but its header {shape} needs {expected}: the file is "
+                         "truncated or damaged; delete it and download again")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}: use 'train' or 'test'")
+    return split
+
+
+def _load_idx_pair(dataset: str, split: str, root, download: bool, mirror) -> tuple[np.ndarray, np.ndarray]:
+    _check_split(split)
+    images = read_idx(fetch(dataset, f"{split}_images", root, download, mirror), ndim=3)
+    labels = read_idx(fetch(dataset, f"{split}_labels", root, download, mirror), ndim=1)
+    if len(images) != len(labels):
+        raise ValueError(f"{dataset} {split}: {len(images)} images but {len(labels)} labels")
+    return images.astype(np.uint8, copy=False), labels.astype(np.int64)
+
+
+def load_mnist(split: str = "train", root=None, download: bool = True,
+               mirror: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST digits: ``images: (N, 28, 28) uint8`` (0 = background), ``labels: (N,) int64`` in 0..9.
+
+    ``N`` is 60,000 for ``split="train"`` and 10,000 for ``"test"``.
+    """
+    return _load_idx_pair("mnist", split, root, download, mirror)
+
+
+def load_fashion_mnist(split: str = "train", root=None, download: bool = True,
+                       mirror: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST: like :func:`load_mnist`; class names in :data:`FASHION_MNIST_CLASSES`."""
+    return _load_idx_pair("fashion-mnist", split, root, download, mirror)
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists, strings and NumPy arrays only: a pickle cannot run other code."""
+
+    _ALLOWED = {("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"), ("numpy", "dtype"),
+                ("_codecs", "encode")}  # how Python 3 pickles bytes with protocol 2
+
+    def find_class(self, module, name):
+        if module == "numpy.core.multiarray":  # the name NumPy 1 wrote (CIFAR-10 was pickled in 2009)
+            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
+        if (module.replace("numpy.core.", "numpy._core."), name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+        return super().find_class(module, name)
+
+
+def _read_cifar_batch(tar: tarfile.TarFile, member: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        f = tar.extractfile(member)
+    except KeyError:
+        raise ValueError(f"{tar.name} has no member {member!r}: not the CIFAR-10 python archive") from None
+    batch = _ArrayUnpickler(f, encoding="latin1").load()
+    data = np.asarray(batch["data"], dtype=np.uint8)
+    labels = np.asarray(batch["labels"], dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
+        raise ValueError(f"{member}: data {data.shape} and {len(labels)} labels; expected (N, 3072) and N")
+    # rows hold 1024 red, then 1024 green, then 1024 blue values: (N, 3, 32, 32) -> (N, 32, 32, 3)
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+
+
+def load_cifar10(split: str = "train", root=None, download: bool = True,
+                 mirror: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """CIFAR-10: ``images: (N, 32, 32, 3) uint8`` (RGB, channels last), ``labels: (N,) int64`` in 0..9.
+
+    ``N`` is 50,000 (``data_batch_1`` ... ``_5``) for ``"train"`` and 10,000
+    (``test_batch``) for ``"test"``; class names in :data:`CIFAR10_CLASSES`.
+    """
+    _check_split(split)
+    archive = fetch("cifar-10", "archive", root, download, mirror)
+    members = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    with tarfile.open(archive, "r:gz") as tar:
+        parts = [_read_cifar_batch(tar, f"cifar-10-batches-py/{m}") for m in members]
+    images = np.ascontiguousarray(np.concatenate([p[0] for p in parts]))
+    return images, np.concatenate([p[1] for p in parts])
+
+
+def main(argv=None) -> int:
+    """``python -m helpers.downloads [--root DIR] [--mirror URL] DATASET ...``"""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.downloads", description=__doc__.split("\n")[0])
+    parser.add_argument("datasets", nargs="+", choices=sorted(FILES))
+    parser.add_argument("--root", default=None, help=f"cache folder (default ${DATA_ENV_VAR} or {DEFAULT_ROOT})")
+    parser.add_argument("--mirror", default=None, help="base URL that serves the dataset's files")
+    args = parser.parse_args(argv)
+    for name in args.datasets:
+        for path in download(name, args.root, args.mirror):
+            print(f"ok  {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
