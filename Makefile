@@ -44,8 +44,10 @@ test: setup
 unit:
 	$(PY) -m pytest tests --ignore=tests/book --cov=helpers --cov-report=term-missing --cov-fail-under=90
 
+# Two notebooks run at once on two cores: one thread each, or OpenMP threads
+# spinning against each other make training tens of times slower.
 notebooks:
-	$(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile chapters --ignore=_build
+	OMP_NUM_THREADS=1 $(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile chapters --ignore=_build
 
 site:
 	$(PY) scripts/vendor_assets.py
