@@ -1,6 +1,10 @@
 """Models of the book, one module per architecture."""
 
-from .cnn import CifarResNet, SimpleCNN, articles_cnn, conv_output_size
+from .attention import (LearnedPositionalEmbedding, MultiHeadAttention, SinusoidalPositionalEncoding, attention_flops,
+                        causal_mask, scaled_dot_product_attention, sinusoidal_positional_encoding)
+from .cnn import CifarResNet, SimpleCNN, articles_cnn
 from .mlp import MLP, mlp_num_params, num_params
 
-__all__ = ["CifarResNet", "MLP", "SimpleCNN", "articles_cnn", "conv_output_size", "mlp_num_params", "num_params"]
+__all__ = ["CifarResNet", "MLP", "SimpleCNN", "articles_cnn", "mlp_num_params", "num_params",
+           "LearnedPositionalEmbedding", "MultiHeadAttention", "SinusoidalPositionalEncoding", "attention_flops",
+           "causal_mask", "scaled_dot_product_attention", "sinusoidal_positional_encoding"]

@@ -24,10 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length of a convolution or pooling along one axis: ``(size + 2p - k) // s + 1``."""
-    return (size + 2 * padding - kernel_size) // stride + 1
+from ..conv import conv_output_size
 
 
 def _positive_int(name: str, value) -> int:
@@ -61,6 +58,9 @@ class SimpleCNN(nn.Module):
             raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
         size = image_size
         for _ in range(2):
+            if size + 2 * padding < kernel_size:   # the kernel no longer fits
+                size = 0
+                break
             size = conv_output_size(size, kernel_size, padding=padding) // 2
         if size < 1:
             raise ValueError(f"image_size={image_size} is too small for two {kernel_size}x{kernel_size} "
