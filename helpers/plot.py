@@ -1,4 +1,4 @@
-"""The book's figure style, training curves and confusion matrices.
+"""The book's figure style, training curves, confusion matrices and decision boundaries.
 
 ``use_book_style()`` (called by ``helpers.setup``) sets a consistent style and
 a font list that renders Chinese labels: Latin glyphs from DejaVu Sans, CJK
