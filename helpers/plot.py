@@ -1,4 +1,4 @@
-"""The book's figure style, training curves and confusion matrices.
+"""The book's figure style, training curves, confusion matrices and decision boundaries.
 
 ``use_book_style()`` (called by ``helpers.setup``) sets a consistent style and
 a font list that renders Chinese labels: Latin glyphs from DejaVu Sans, CJK
@@ -150,4 +150,43 @@ def plot_confusion_matrix(cm, labels=None, ax=None, normalize: bool = False, tit
             text = f"{values[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
             ax.text(j, i, text, ha="center", va="center",
                     color="white" if values[i, j] > threshold else "black")
+    return ax
+
+
+def plot_decision_boundary(predict_proba, X, y, ax=None, resolution: int = 200, padding: float = 0.5,
+                           labels=None, title: str = "决策边界", xlabel: str = "$x_1$", ylabel: str = "$x_2$"):
+    """Shade P(class 1) of a 2-feature classifier over a grid and mark the 0.5 contour.
+
+    ``predict_proba``: a function ``(M, 2) float64 array -> (M,)`` probability of
+    class 1 (0/1 labels also work). ``X: (N, 2)`` and ``y: (N,)`` (0/1) are drawn
+    as points; the grid covers them with ``padding`` on each side. Returns the axes.
+    """
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (N, 2) (two features to plot), got {X.shape}")
+    if y.shape != (len(X),):
+        raise ValueError(f"y must have shape ({len(X)},), got {y.shape}")
+    if resolution < 2:
+        raise ValueError(f"resolution={resolution} must be >= 2")
+    x1 = np.linspace(X[:, 0].min() - padding, X[:, 0].max() + padding, resolution)
+    x2 = np.linspace(X[:, 1].min() - padding, X[:, 1].max() + padding, resolution)
+    g1, g2 = np.meshgrid(x1, x2)
+    grid = np.column_stack([g1.ravel(), g2.ravel()])             # (resolution**2, 2)
+    p = np.asarray(predict_proba(grid), dtype=np.float64).reshape(-1)
+    if p.shape != (len(grid),):
+        raise ValueError(f"predict_proba returned {p.size} values for {len(grid)} grid points; "
+                         "it must map (M, 2) -> (M,)")
+    P = p.reshape(g1.shape)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    ax.contourf(g1, g2, P, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35, vmin=0, vmax=1)
+    if P.min() < 0.5 < P.max():
+        ax.contour(g1, g2, P, levels=[0.5], colors="k", linewidths=1.5)
+    names = ["类别 0", "类别 1"] if labels is None else list(labels)
+    for cls, color, marker in ((0, "tab:blue", "o"), (1, "tab:red", "^")):
+        mask = y == cls
+        ax.scatter(X[mask, 0], X[mask, 1], s=18, c=color, marker=marker, edgecolors="white",
+                   linewidths=0.5, label=names[cls])
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xlim=(x1[0], x1[-1]), ylim=(x2[0], x2[-1]))
+    ax.legend(loc="best")
     return ax

