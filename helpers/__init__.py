@@ -12,11 +12,13 @@ One module per concept:
 - ``helpers.plot``        the book's figure style, training curves, confusion matrices
 - ``helpers.checkpoint``  atomic ``save_checkpoint`` / safe ``load_checkpoint``
 - ``helpers.cost``        training/inference compute and cost (6·N·D, 2·N per token), break-even
+- ``helpers.recommend``   matrix-factorisation recommender and synthetic low-rank ratings
+- ``helpers.anomaly``     rolling z-score anomaly detection for 1-D signals
 """
 
 __version__ = "0.1.0"
 
-from . import augment, cost
+from . import anomaly, augment, cost, recommend
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .data import Standardizer, make_loader, train_val_test_split
 from .datasets import MissingDataError, load_mnist_subset, load_peoples_daily, load_review_sentiment
