@@ -92,11 +92,16 @@ def rmse(y_true, y_pred) -> float:
 
 
 def train_mf(model: MatrixFactorization, users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor,
-             *, epochs: int = 200, lr: float = 0.05, weight_decay: float = 0.0) -> list[float]:
+             *, epochs: int = 200, lr: float = 0.05, weight_decay: float = 0.0,
+             dense_max_cells: int = 4_000_000) -> list[float]:
     """Full-batch Adam on the mean squared error; returns the training MSE before each step.
 
     weight_decay: L2 penalty ``λ`` on the factors and biases (as ``λ·‖θ‖²/2`` per step,
     via Adam's ``weight_decay``); it keeps factors of rarely rated users and items small.
+    dense_max_cells: when ``n_users · n_items`` is at most this, each step computes the
+    whole prediction matrix with one matrix product and picks the observed cells (same
+    result, several times faster on a CPU than embedding look-ups); above it, only the
+    observed pairs are computed, as in ``forward``.
     """
     if not ratings.is_floating_point():
         raise TypeError(f"ratings must be a float tensor, got dtype {ratings.dtype}; use ratings.float()")
@@ -104,11 +109,15 @@ def train_mf(model: MatrixFactorization, users: torch.Tensor, items: torch.Tenso
         raise ValueError(f"ratings has shape {tuple(ratings.shape)} but users has shape {tuple(users.shape)}")
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    model._check_ids(users, model.n_users, "users")
+    model._check_ids(items, model.n_items, "items")
+    dense = model.n_users * model.n_items <= dense_max_cells
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     losses = []
     model.train()
     for _ in range(epochs):
-        loss = ((model(users, items) - ratings) ** 2).mean()
+        pred = model.full_matrix()[users, items] if dense else model(users, items)    # (M,)
+        loss = ((pred - ratings) ** 2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -56,6 +56,20 @@ def test_noisy_data_training_error_reaches_the_noise_floor():
     assert clean_rmse < 0.2                                             # closer to the truth than the noise
 
 
+def test_dense_and_lookup_training_paths_agree():
+    users, items, ratings, _ = low_rank_ratings(20, 15, rank=2, density=0.5, seed=3)
+    runs = []
+    for dense_max_cells in (0, 10**9):                    # look-ups only / whole matrix
+        torch.manual_seed(0)
+        m = MatrixFactorization(20, 15, rank=2, global_mean=float(ratings.mean()))
+        runs.append((train_mf(m, users, items, ratings, epochs=30, weight_decay=1e-3,
+                              dense_max_cells=dense_max_cells), m.full_matrix().detach()))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    torch.testing.assert_close(runs[0][1], runs[1][1], rtol=1e-4, atol=1e-5)
+    with pytest.raises(IndexError, match="users contains id 20"):
+        train_mf(m, torch.tensor([20]), torch.tensor([0]), torch.tensor([1.0]))
+
+
 def test_low_rank_ratings_density_and_shapes():
     users, items, ratings, clean = low_rank_ratings(100, 50, rank=3, density=0.2, seed=0)
     assert users.dtype == torch.int64 and ratings.dtype == torch.float32
