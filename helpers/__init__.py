@@ -16,11 +16,14 @@ One module per concept:
 - ``helpers.checkpoint``  atomic ``save_checkpoint`` / safe ``load_checkpoint``
 - ``helpers.logistic``    logistic regression from scratch in NumPy (loss, gradient, GD)
 - ``helpers.text_features`` bag-of-characters features for Chinese text (``CharVocab``)
+- ``helpers.cost``        training/inference compute and cost (6·N·D, 2·N per token), break-even
+- ``helpers.recommend``   matrix-factorisation recommender and synthetic low-rank ratings
+- ``helpers.anomaly``     rolling z-score anomaly detection for 1-D signals
 """
 
 __version__ = "0.1.0"
 
-from . import augment, conv, downloads, scratch
+from . import anomaly, augment, conv, cost, downloads, recommend, scratch
 from .conv import conv_output_size
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .data import Standardizer, make_loader, train_val_test_split
