@@ -16,6 +16,10 @@ PIP_EXTRA := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 export LLMBOOK_PROGRESS := none
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# One CPU thread per process: the lessons train small models, for which a second
+# OpenMP thread gains little, and two notebooks run at once under `-n 2`. With
+# threads competing for the cores, training ran ten to fifty times slower.
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: setup book test unit notebooks site booktests sync benchmark clean
 
@@ -44,10 +48,8 @@ test: setup
 unit:
 	$(PY) -m pytest tests --ignore=tests/book --cov=helpers --cov-report=term-missing --cov-fail-under=90
 
-# Two notebooks run at once on two cores: one thread each, or OpenMP threads
-# spinning against each other make training tens of times slower.
 notebooks:
-	OMP_NUM_THREADS=1 $(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile chapters --ignore=_build
+	$(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile chapters --ignore=_build
 
 site:
 	$(PY) scripts/vendor_assets.py
