@@ -6,7 +6,10 @@ One module per concept:
 - ``helpers.data``        deterministic splits, standardisation, DataLoaders
 - ``helpers.augment``     image augmentation for training batches (crop, flip)
 - ``helpers.datasets``    real datasets bundled in installed packages (offline)
-- ``helpers.models``      model architectures (``MLP`` ...)
+- ``helpers.models``      model architectures (``MLP``, ``GPT`` ...)
+- ``helpers.text``        character tokenizer and language-model batches
+- ``helpers.lm``          n-gram baselines and the GPT training loop (``train_lm``)
+- ``helpers.lora``        LoRA adapters for linear layers
 - ``helpers.train``       ``fit`` / ``evaluate`` and the ``History`` they return
 - ``helpers.metrics``     accuracy, precision, recall, F1, confusion matrix
 - ``helpers.plot``        the book's figure style, training curves, confusion matrices
@@ -21,7 +24,11 @@ from .data import Standardizer, make_loader, train_val_test_split
 from .datasets import MissingDataError, load_mnist_subset, load_peoples_daily, load_review_sentiment
 from .env import Env, get_device, get_scale, seed_everything, setup
 from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
+from .lm import BigramLM, UnigramLM, train_lm
+from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
 from .models import MLP, mlp_num_params, num_params
+from .models.gpt import GPT, GPTClassifier, GPTConfig, gpt_num_params
+from .text import CharTokenizer, get_batch
 from .plot import plot_confusion_matrix, plot_history, use_book_style
 from .train import History, evaluate, fit, logits_to_labels
 
@@ -31,4 +38,7 @@ __all__ = [
     "load_checkpoint", "load_mnist_subset", "load_peoples_daily", "load_review_sentiment", "logits_to_labels", "read_checkpoint", "make_loader", "mlp_num_params", "num_params",
     "plot_confusion_matrix", "plot_history", "precision_score", "recall_score",
     "save_checkpoint", "seed_everything", "setup", "train_val_test_split", "use_book_style",
+    # language models (helpers.models.gpt, helpers.text, helpers.lm, helpers.lora)
+    "BigramLM", "CharTokenizer", "GPT", "GPTClassifier", "GPTConfig", "LoRALinear", "UnigramLM",
+    "apply_lora", "get_batch", "gpt_num_params", "merge_lora", "train_lm", "unmerge_lora",
 ]
