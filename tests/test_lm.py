@@ -109,7 +109,7 @@ def test_train_lm_learns_a_deterministic_sequence(capsys):
     assert hist["val_loss"][-1] < 0.3 < math.log(10)
     assert hist.tokens_seen == 60 * 8 * 8 and hist.tokens_per_second > 0
     out = capsys.readouterr().out
-    assert "tokens/s" in out and "val_loss" in out
+    assert "ms per 1,000 tokens" in out and "val_loss" in out
     x, y = fixed_windows(data[1500:], 8, 8)
     assert evaluate_lm(model, x, y) == pytest.approx(hist["val_loss"][-1])
     fig = hist.plot()
