@@ -2,53 +2,68 @@
 
 One module per concept:
 
-- ``helpers.env``         seeding, device selection, run scale (``setup``)
-- ``helpers.data``        deterministic splits, standardisation, DataLoaders
-- ``helpers.augment``     image augmentation for training batches (crop, flip)
-- ``helpers.datasets``    real datasets bundled in installed packages (offline)
-- ``helpers.downloads``   full-scale MNIST, Fashion-MNIST, CIFAR-10: downloaded, checked, parsed
-- ``helpers.models``      model architectures (``MLP``, ``SimpleCNN``, ``CifarResNet``, ``MultiHeadAttention`` ...)
-- ``helpers.scratch``     a NumPy MLP with hand-written backprop, finite-difference gradient check
-- ``helpers.conv``        conv2d by loops and by im2col, output-size rule, pooling
-- ``helpers.train``       ``fit`` / ``evaluate`` and the ``History`` they return
-- ``helpers.metrics``     accuracy, precision, recall, F1, confusion matrix
-- ``helpers.plot``        the book's figure style, training curves, confusion matrices
-- ``helpers.checkpoint``  atomic ``save_checkpoint`` / safe ``load_checkpoint``
-- ``helpers.logistic``    logistic regression from scratch in NumPy (loss, gradient, GD)
+- ``helpers.env``           seeding, device selection, run scale (``setup``)
+- ``helpers.data``          deterministic splits, standardisation, DataLoaders
+- ``helpers.datasets``      real datasets bundled in installed packages (offline)
+- ``helpers.downloads``     full-scale MNIST, Fashion-MNIST, CIFAR-10: downloaded, checked, parsed
+- ``helpers.augment``       image augmentation for training batches (crop, flip)
+- ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``MultiHeadAttention``, ``GPT``
+- ``helpers.scratch``       a NumPy MLP with hand-written backprop, finite-difference gradient check
+- ``helpers.conv``          conv2d by loops and by im2col, output-size rule, pooling
+- ``helpers.train``         ``fit`` / ``evaluate`` and the ``History`` they return
+- ``helpers.metrics``       accuracy, precision, recall, F1, confusion matrix
+- ``helpers.logistic``      logistic regression from scratch in NumPy (loss, gradient, GD)
 - ``helpers.text_features`` bag-of-characters features for Chinese text (``CharVocab``)
-- ``helpers.cost``        training/inference compute and cost (6·N·D, 2·N per token), break-even
-- ``helpers.recommend``   matrix-factorisation recommender and synthetic low-rank ratings
-- ``helpers.anomaly``     rolling z-score anomaly detection for 1-D signals
+- ``helpers.text``          character tokenizer and language-model batches
+- ``helpers.lm``            n-gram baselines and the GPT training loop (``train_lm``)
+- ``helpers.lora``          LoRA adapters for linear layers
+- ``helpers.recommend``     matrix-factorisation recommender and synthetic low-rank ratings
+- ``helpers.anomaly``       rolling z-score anomaly detection for 1-D signals
+- ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
+- ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
+- ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
 """
 
 __version__ = "0.1.0"
 
 from . import anomaly, augment, conv, cost, downloads, recommend, scratch
-from .conv import conv_output_size
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from .conv import conv_output_size
 from .data import Standardizer, make_loader, train_val_test_split
-from .datasets import MissingDataError, load_mnist_subset, load_peoples_daily, load_review_sentiment
+from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, load_peoples_daily_tagged,
+                       load_review_sentiment)
 from .downloads import DownloadError, load_cifar10, load_fashion_mnist, load_mnist
 from .env import Env, get_device, get_scale, seed_everything, setup
-from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
-from .models import MLP, CifarResNet, MultiHeadAttention, SimpleCNN, articles_cnn, mlp_num_params, num_params
-from .plot import plot_confusion_matrix, plot_history, use_book_style
-from .train import History, evaluate, fit, logits_to_labels
-from .datasets import load_peoples_daily_tagged
+from .lm import BigramLM, UnigramLM, train_lm
 from .logistic import LogisticRegressionGD, bce_grad, bce_loss, sigmoid
-from .plot import plot_decision_boundary
+from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
+from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
+from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, SimpleCNN, articles_cnn,
+                     gpt_num_params, mlp_num_params, num_params)
+from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
+from .text import CharTokenizer, get_batch
 from .text_features import CharVocab, bag_of_chars
+from .train import History, evaluate, fit, logits_to_labels
 
 __all__ = [
-    "Env", "History", "MLP", "MissingDataError", "Standardizer",
+    # modules used by name (helpers.conv.conv2d_loops, ...)
+    "anomaly", "augment", "conv", "cost", "downloads", "recommend", "scratch",
+    # environment, data
+    "Env", "get_device", "get_scale", "seed_everything", "setup",
+    "Standardizer", "make_loader", "train_val_test_split",
+    "MissingDataError", "load_mnist_subset", "load_peoples_daily", "load_peoples_daily_tagged", "load_review_sentiment",
     "DownloadError", "load_cifar10", "load_fashion_mnist", "load_mnist",
-    "CifarResNet", "SimpleCNN", "articles_cnn", "conv_output_size",
-    "MultiHeadAttention", "conv", "scratch",
-    "accuracy", "confusion_matrix", "evaluate", "f1_score", "fit", "get_device", "get_scale",
-    "load_checkpoint", "load_mnist_subset", "load_peoples_daily", "load_review_sentiment", "logits_to_labels", "read_checkpoint", "make_loader", "mlp_num_params", "num_params",
-    "plot_confusion_matrix", "plot_history", "precision_score", "recall_score",
-    "save_checkpoint", "seed_everything", "setup", "train_val_test_split", "use_book_style",
-    # binary and text classification (part 5)
-    "CharVocab", "LogisticRegressionGD", "bag_of_chars", "bce_grad", "bce_loss",
-    "load_peoples_daily_tagged", "plot_decision_boundary", "sigmoid",
+    # models
+    "MLP", "mlp_num_params", "num_params", "CifarResNet", "SimpleCNN", "articles_cnn", "conv_output_size",
+    "MultiHeadAttention", "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
+    # training, metrics, plots, checkpoints
+    "History", "evaluate", "fit", "logits_to_labels",
+    "accuracy", "confusion_matrix", "f1_score", "precision_score", "recall_score",
+    "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "use_book_style",
+    "load_checkpoint", "read_checkpoint", "save_checkpoint",
+    # classification from scratch, text features
+    "LogisticRegressionGD", "bce_grad", "bce_loss", "sigmoid", "CharVocab", "bag_of_chars",
+    # language models
+    "BigramLM", "UnigramLM", "train_lm", "CharTokenizer", "get_batch",
+    "LoRALinear", "apply_lora", "merge_lora", "unmerge_lora",
 ]

@@ -3,8 +3,10 @@
 from .attention import (LearnedPositionalEmbedding, MultiHeadAttention, SinusoidalPositionalEncoding, attention_flops,
                         causal_mask, scaled_dot_product_attention, sinusoidal_positional_encoding)
 from .cnn import CifarResNet, SimpleCNN, articles_cnn
+from .gpt import GPT, GPTClassifier, GPTConfig, gpt_num_params
 from .mlp import MLP, mlp_num_params, num_params
 
 __all__ = ["CifarResNet", "MLP", "SimpleCNN", "articles_cnn", "mlp_num_params", "num_params",
+           "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
            "LearnedPositionalEmbedding", "MultiHeadAttention", "SinusoidalPositionalEncoding", "attention_flops",
            "causal_mask", "scaled_dot_product_attention", "sinusoidal_positional_encoding"]

@@ -1,0 +1,304 @@
+"""Language-model baselines and the training loop for :class:`helpers.models.gpt.GPT`.
+
+Baselines (counts with add-k smoothing), scored by held-out cross-entropy in
+nats per token (lower is better; ``ln(vocab_size)`` is a uniform guess)::
+
+    UnigramLM(V).fit(train_ids).cross_entropy(val_ids)     # p(x_t)
+    BigramLM(V).fit(train_ids).cross_entropy(val_ids)      # p(x_t | x_{t-1})
+
+``train_lm(model, train_ids, val_ids, max_iters=..., batch_size=..., lr=..., warmup=...)``
+is nanoGPT's ``train.py`` as a function: AdamW with weight decay only on the
+weight matrices, linear warm-up then cosine decay, gradient clipping, and an
+evaluation on the same fixed validation slice every ``eval_interval`` steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .env import progress_enabled
+from .text import get_batch
+from .train import History
+
+
+def _ids(data) -> torch.Tensor:
+    t = torch.as_tensor(data)
+    if t.dim() != 1:
+        raise ValueError(f"expected a 1-D array of token ids, got shape {tuple(t.shape)}")
+    return t.long()
+
+
+class UnigramLM:
+    """``p(v) = (count(v) + k) / (N + k V)``: ignores the context entirely."""
+
+    def __init__(self, vocab_size: int, k: float = 1.0):
+        if k < 0:
+            raise ValueError(f"k={k} must be >= 0")
+        self.vocab_size, self.k = vocab_size, k
+        self.counts: torch.Tensor | None = None
+
+    def fit(self, ids) -> "UnigramLM":
+        ids = _ids(ids)
+        self.counts = torch.bincount(ids, minlength=self.vocab_size).double()
+        return self
+
+    def log_probs(self) -> torch.Tensor:
+        """``(V,)`` log-probabilities."""
+        if self.counts is None:
+            raise RuntimeError("call fit(train_ids) first")
+        c = self.counts + self.k
+        return (c / c.sum()).log()
+
+    def cross_entropy(self, ids) -> float:
+        """Mean ``-log p(x_t)`` over ``ids`` in nats."""
+        return float(-self.log_probs()[_ids(ids)].mean())
+
+
+class BigramLM:
+    """``p(b | a) = (count(a, b) + k) / (count(a, .) + k V)``.
+
+    Only the pairs that occur are stored (sorted ``a * V + b`` codes), so a
+    vocabulary of thousands of characters needs no ``V x V`` table.
+    """
+
+    def __init__(self, vocab_size: int, k: float = 1.0):
+        if k <= 0:
+            raise ValueError(f"k={k} must be > 0: unseen pairs would get probability 0 (infinite loss)")
+        self.vocab_size, self.k = vocab_size, k
+        self.pairs: torch.Tensor | None = None
+
+    def fit(self, ids) -> "BigramLM":
+        ids = _ids(ids)
+        if len(ids) < 2:
+            raise ValueError("need at least two tokens to count pairs")
+        codes = ids[:-1] * self.vocab_size + ids[1:]
+        self.pairs, self.pair_counts = torch.unique(codes, return_counts=True)   # sorted codes
+        self.row_counts = torch.bincount(ids[:-1], minlength=self.vocab_size)
+        return self
+
+    def _pair_count(self, codes: torch.Tensor) -> torch.Tensor:
+        pos = torch.searchsorted(self.pairs, codes).clamp(max=len(self.pairs) - 1)
+        return torch.where(self.pairs[pos] == codes, self.pair_counts[pos], 0)
+
+    def log_prob(self, prev, nxt) -> torch.Tensor:
+        """``log p(nxt | prev)`` element-wise for id tensors of equal shape."""
+        if self.pairs is None:
+            raise RuntimeError("call fit(train_ids) first")
+        prev, nxt = torch.as_tensor(prev).long(), torch.as_tensor(nxt).long()
+        num = self._pair_count(prev * self.vocab_size + nxt).double() + self.k
+        den = self.row_counts[prev].double() + self.k * self.vocab_size
+        return (num / den).log()
+
+    def next_probs(self, prev: int) -> torch.Tensor:
+        """``(V,)`` distribution of the token after ``prev``."""
+        return self.log_prob(torch.full((self.vocab_size,), prev), torch.arange(self.vocab_size)).exp()
+
+    def cross_entropy(self, ids) -> float:
+        """Mean ``-log p(x_t | x_{t-1})`` over ``t = 1 .. N-1`` in nats."""
+        ids = _ids(ids)
+        return float(-self.log_prob(ids[:-1], ids[1:]).mean())
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def cosine_lr(it: int, *, lr: float, warmup: int, max_iters: int, min_lr: float) -> float:
+    """Learning rate at step ``it``: linear warm-up over ``warmup`` steps, then cosine decay to ``min_lr``."""
+    if it < warmup:
+        return lr * (it + 1) / warmup
+    if it >= max_iters:
+        return min_lr
+    progress = (it - warmup) / max(1, max_iters - warmup)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (lr - min_lr)
+
+
+def configure_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.1,
+                        betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
+    """AdamW with two groups: weight decay on the weights of linear layers only.
+
+    Biases, LayerNorm parameters and embeddings (including a tied output layer)
+    are not decayed. Only parameters with ``requires_grad`` are included.
+    """
+    no_decay_ids = set()
+    for module in model.modules():
+        if isinstance(module, (nn.Embedding, nn.LayerNorm)):
+            no_decay_ids.update(id(p) for p in module.parameters(recurse=False))
+    decay, no_decay, seen = [], [], set()
+    for name, p in model.named_parameters():
+        if not p.requires_grad or id(p) in seen:
+            continue
+        seen.add(id(p))
+        (no_decay if id(p) in no_decay_ids or p.dim() < 2 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
+
+
+def fixed_windows(data, block_size: int, max_windows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``max_windows`` non-overlapping windows of ``data``: ``x, y: (n, block_size)``.
+
+    The same slice every time, so validation losses at different steps are comparable.
+    """
+    data = _ids(data)
+    n = min(max_windows, (len(data) - 1) // block_size)
+    if n < 1:
+        raise ValueError(f"validation data has {len(data)} tokens, need more than block_size={block_size}")
+    x = data[: n * block_size].view(n, block_size)
+    y = data[1: n * block_size + 1].view(n, block_size)
+    return x, y
+
+
+@torch.no_grad()
+def evaluate_lm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64,
+                device=None, amp: bool = False) -> float:
+    """Mean next-token cross-entropy (nats) of ``model`` on windows ``x, y: (n, T)``."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            _, loss = model(xb, yb)
+        total += loss.item() * yb.numel()
+        count += yb.numel()
+    model.train(was_training)
+    return total / count
+
+
+@dataclass
+class LMHistory(History):
+    """:class:`helpers.train.History` of a language-model run; rows are evaluation steps.
+
+    ``history["iter"]``, ``["train_loss"]`` (mean over the steps since the last
+    evaluation), ``["val_loss"]`` (fixed slice), ``["lr"]``; ``tokens_per_second``
+    counts training tokens over training time (evaluation excluded).
+    """
+
+    tokens_per_second: float = 0.0
+    train_seconds: float = 0.0
+    tokens_seen: int = 0
+
+    def plot(self, axes=None):
+        import matplotlib.pyplot as plt
+
+        ax = axes if axes is not None else plt.subplots(figsize=(5.6, 3.6))[1]
+        h = self.history
+        ax.plot(h["iter"], h["train_loss"], label="训练 train")
+        if "val_loss" in h:
+            ax.plot(h["iter"], h["val_loss"], label="验证 validation")
+        ax.set(xlabel="迭代步 iteration", ylabel="交叉熵 (nats/字符)", title="损失曲线")
+        ax.legend()
+        return ax.figure
+
+
+def train_lm(model: nn.Module, train_data, val_data, *, max_iters: int, batch_size: int, lr: float,
+             warmup: int = 100, min_lr: float | None = None, weight_decay: float = 0.1,
+             betas: tuple[float, float] = (0.9, 0.95), grad_clip: float | None = 1.0,
+             block_size: int | None = None, eval_interval: int | None = None, eval_windows: int = 64,
+             seed: int = 0, device=None, amp: bool = False, compile: bool = False,
+             progress: bool | None = None, verbose: bool = True, max_rows: int = 10) -> LMHistory:
+    """Train a next-token model (``model(x, y) -> (logits, loss)``) on random windows of ``train_data``.
+
+    - ``train_data, val_data``: 1-D token-id arrays (tensor, array or list).
+    - Optimiser: :func:`configure_optimizer`; learning rate :func:`cosine_lr`
+      (``min_lr`` defaults to ``lr / 10``); ``grad_clip`` caps the global gradient norm.
+    - Every ``eval_interval`` steps (default ``max_iters // 10``) and at the end, the
+      loss on the first ``eval_windows`` windows of ``val_data`` (:func:`fixed_windows`).
+    - ``seed`` fixes the batches (a private ``torch.Generator``).
+    - ``amp=True``: bfloat16 autocast (CUDA only); ``compile=True``: ``torch.compile`` the model.
+    - ``progress``: tqdm bar (default when interactive), otherwise a table of at
+      most ``max_rows`` evaluations; ``verbose=False`` prints nothing. The final
+      line gives the throughput as milliseconds per 1,000 tokens
+      (``history.tokens_per_second`` holds tokens/s).
+    """
+    if max_iters < 1:
+        raise ValueError(f"max_iters={max_iters} must be >= 1")
+    if warmup < 0 or warmup > max_iters:
+        raise ValueError(f"warmup={warmup} must be between 0 and max_iters={max_iters}")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    if amp and device.type != "cuda":
+        raise ValueError(f"amp=True (bfloat16 autocast) is for CUDA; the model is on {device.type}")
+    block_size = block_size or model.config.block_size
+    min_lr = lr / 10 if min_lr is None else min_lr
+    eval_interval = eval_interval or max(1, max_iters // 10)
+    train_data = _ids(train_data)
+    val_x, val_y = fixed_windows(val_data, block_size, eval_windows)
+    model.to(device)
+    step_model = torch.compile(model) if compile else model  # pragma: no cover - exercised on GPU runs
+    optimizer = configure_optimizer(model, lr, weight_decay, betas)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    gen = torch.Generator().manual_seed(seed)
+    history = LMHistory()
+    show_bar = verbose and (progress_enabled() if progress is None else progress)
+    bar = _progress_bar(max_iters) if show_bar else None
+    table = _Table(max_iters, eval_interval, max_rows) if verbose and not show_bar else None
+    running, n_running, train_time, tokens = 0.0, 0, 0.0, 0
+    model.train()
+    for it in range(max_iters):
+        t0 = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(it, lr=lr, warmup=warmup, max_iters=max_iters, min_lr=min_lr)
+        x, y = get_batch(train_data, batch_size, block_size, gen, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            _, loss = step_model(x, y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {it}; lower lr={lr}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        optimizer.step()
+        running += loss.item()
+        n_running += 1
+        if device.type == "cuda":  # pragma: no cover
+            torch.cuda.synchronize()
+        train_time += time.perf_counter() - t0
+        tokens += x.numel()
+        if bar is not None:
+            bar.update(1)
+        if (it + 1) % eval_interval == 0 or it + 1 == max_iters:
+            row = {"iter": it + 1, "train_loss": running / n_running,
+                   "val_loss": evaluate_lm(model, val_x, val_y, device=device, amp=amp),
+                   "lr": optimizer.param_groups[0]["lr"]}
+            running, n_running = 0.0, 0
+            history.append(row)
+            if bar is not None:
+                bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", "val_loss")})
+            elif table is not None:
+                table.row(row)
+    if bar is not None:
+        bar.close()
+    history.train_seconds, history.tokens_seen = train_time, tokens
+    history.tokens_per_second = tokens / train_time if train_time > 0 else float("nan")
+    if verbose:
+        # Throughput as time per 1,000 tokens: a "<number> ms" that build tests can mask as a timing.
+        print(f"trained {max_iters} iters ({tokens:,} tokens) in {train_time:.1f}s, "
+              f"{1000 * train_time / tokens * 1000:.1f} ms per 1,000 tokens; final val_loss {history['val_loss'][-1]:.4f}")
+    return history
+
+
+def _progress_bar(total: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="it", leave=True)
+
+
+class _Table:
+    """Prints at most ``max_rows`` evenly spaced evaluations (and the last one)."""
+
+    def __init__(self, max_iters: int, eval_interval: int, max_rows: int):
+        n_evals = math.ceil(max_iters / eval_interval)
+        self.every, self.n_evals, self.seen = max(1, math.ceil(n_evals / max(1, max_rows))), n_evals, 0
+
+    def row(self, row: dict) -> None:
+        self.seen += 1
+        if self.seen == 1:
+            print(f"{'iter':>6s}  {'train_loss':>10s}  {'val_loss':>10s}  {'lr':>9s}")
+        if self.seen == 1 or self.seen % self.every == 0 or self.seen == self.n_evals:
+            print(f"{int(row['iter']):6d}  {row['train_loss']:10.4f}  {row['val_loss']:10.4f}  {row['lr']:9.2e}")
+

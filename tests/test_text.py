@@ -1,0 +1,91 @@
+"""helpers.text: character tokenizer round trips, unknown characters, batches."""
+
+import pytest
+import torch
+
+from helpers.text import CharTokenizer, get_batch
+
+
+def test_round_trip_and_frequency_order():
+    tok = CharTokenizer.from_text("人民日报人民")
+    assert tok.vocab_size == len(tok) == 4
+    assert tok.itos[:2] == ["人", "民"]          # most frequent first, ties by code point
+    ids = tok.encode("日报人民")
+    assert ids == [tok.stoi[c] for c in "日报人民"] and tok.decode(ids) == "日报人民"
+    assert tok.decode(torch.tensor(ids)) == "日报人民"
+    assert tok.unk_id is None and tok.pad_id is None
+
+
+def test_unknown_character_raises_by_default():
+    tok = CharTokenizer.from_text("abc")
+    with pytest.raises(ValueError, match=r"'z' \(U\+007A\) at position 2 .*unk_token"):
+        tok.encode("abz")
+
+
+def test_unknown_character_maps_to_unk_when_configured():
+    tok = CharTokenizer.from_text("aab", unk_token="<unk>")
+    assert tok.unk_id == 0 and tok.vocab_size == 3
+    assert tok.encode("abz") == [1, 2, 0]
+    assert tok.decode([1, 0]) == "a<unk>"
+
+
+def test_min_count_and_max_vocab_need_unk():
+    text = "aaabbc"
+    with pytest.raises(ValueError, match="unk_token"):
+        CharTokenizer.from_text(text, min_count=2)
+    tok = CharTokenizer.from_text(text, min_count=2, unk_token="<unk>")
+    assert tok.itos == ["<unk>", "a", "b"]
+    tok = CharTokenizer.from_text(text, max_vocab=3, unk_token="<unk>", pad_token="<pad>")
+    assert tok.itos == ["<pad>", "<unk>", "a"] and tok.pad_id == 0 and tok.unk_id == 1
+    tok = CharTokenizer.from_text(text, max_vocab=3, unk_token="<unk>")
+    assert tok.itos == ["<unk>", "a", "b"]
+    with pytest.raises(ValueError, match="max_vocab=1 leaves no room"):
+        CharTokenizer.from_text(text, max_vocab=1, unk_token="<unk>")
+
+
+def test_bad_vocabularies_are_refused():
+    with pytest.raises(ValueError, match="single character"):
+        CharTokenizer(["ab"])
+    with pytest.raises(ValueError, match="duplicates"):
+        CharTokenizer(["a", "a"])
+    with pytest.raises(ValueError, match="longer than one character"):
+        CharTokenizer(["a"], unk_token="?")
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        CharTokenizer(["a"]).decode([3])
+
+
+def test_encode_batch_pads_and_truncates():
+    tok = CharTokenizer.from_text("好评差评", pad_token="<pad>")
+    batch = tok.encode_batch(["好评", "差评好评差"], length=4)
+    assert batch.shape == (2, 4) and batch.dtype == torch.long
+    assert batch[0, 2:].tolist() == [tok.pad_id] * 2
+    assert tok.decode(batch[0]) == "好评" and tok.decode(batch[1]) == "差评好评"
+    with pytest.raises(ValueError, match="pad_token"):
+        CharTokenizer.from_text("ab").encode_batch(["a"], 2)
+
+
+def test_save_load_identical(tmp_path):
+    tok = CharTokenizer.from_text("中文，English！\n", unk_token="<unk>", pad_token="<pad>")
+    path = tok.save(tmp_path / "tok.json")
+    again = CharTokenizer.load(path)
+    assert again.itos == tok.itos and again.unk_id == tok.unk_id and again.pad_id == tok.pad_id
+    assert "\"中\"" in path.read_text(encoding="utf-8")     # readable UTF-8, not \\u escapes
+    assert "vocab_size=" in repr(again)
+
+
+def test_get_batch_targets_are_shifted_inputs():
+    data = torch.arange(100)
+    g = torch.Generator().manual_seed(0)
+    x, y = get_batch(data, batch_size=5, block_size=8, generator=g)
+    assert x.shape == y.shape == (5, 8) and x.dtype == torch.long
+    assert torch.equal(y, x + 1)                              # data[i] = i
+    assert int(y.max()) <= 99
+    x2, _ = get_batch(data, 5, 8, torch.Generator().manual_seed(0))
+    assert torch.equal(x, x2)
+
+
+def test_get_batch_errors():
+    with pytest.raises(ValueError, match="need more than block_size=8"):
+        get_batch(torch.arange(8), 2, 8)
+    with pytest.raises(ValueError, match="1-D"):
+        get_batch(torch.zeros(3, 20, dtype=torch.long), 2, 4)
