@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.env import get_device, seed_everything  # noqa: E402
-from helpers.lm import train_lm  # noqa: E402
+from helpers.lm import BigramLM, UnigramLM, fixed_windows, train_lm  # noqa: E402
 from helpers.models.gpt import GPT, GPTConfig  # noqa: E402
 from helpers.text import CharTokenizer  # noqa: E402
 
@@ -58,13 +58,20 @@ def main(argv=None) -> int:
     model = GPT(config).to(device)
     print(f"{args.text.name}: {len(text):,} characters, vocab {tok.vocab_size} | "
           f"{model.num_params():,} parameters | {config} | device {device}")
+    # Baselines on exactly the validation windows the GPT is scored on (add-k, k picked among a few values).
+    val_x, val_y = fixed_windows(data[n:], cfg["block_size"], 200)
+    uni = min(UnigramLM(tok.vocab_size, k).fit(data[:n]).log_probs()[val_y].neg().mean().item()
+              for k in (0.01, 0.1, 1.0))
+    bi = min(BigramLM(tok.vocab_size, k).fit(data[:n]).log_prob(val_x, val_y).neg().mean().item()
+             for k in (0.001, 0.01, 0.1, 1.0))
+    print(f"baselines on the validation windows: unigram {uni:.4f}, bigram {bi:.4f} nats/char")
     start = time.perf_counter()
     hist = train_lm(model, data[:n], data[n:], max_iters=cfg["max_iters"], batch_size=cfg["batch_size"],
                     lr=cfg["lr"], warmup=cfg["warmup"], eval_interval=max(1, cfg["max_iters"] // 10),
                     eval_windows=200, seed=args.seed, amp=cuda, compile=cuda and not args.no_compile)
     wall = time.perf_counter() - start
     print(f"RESULT config={'gpu' if args.gpu_config else 'cpu'} iters={cfg['max_iters']} "
-          f"val_loss={hist['val_loss'][-1]:.4f} wall_s={wall:.1f} tokens_per_s={hist.tokens_per_second:,.0f} "
+          f"val_loss={hist['val_loss'][-1]:.4f} bigram={bi:.4f} unigram={uni:.4f} wall_s={wall:.1f} tokens_per_s={hist.tokens_per_second:,.0f} "
           f"device={device.type}")
     return 0
 
