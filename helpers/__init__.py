@@ -8,6 +8,7 @@ One module per concept:
 - ``helpers.datasets``    real datasets bundled in installed packages (offline)
 - ``helpers.models``      model architectures (``MLP`` ...)
 - ``helpers.train``       ``fit`` / ``evaluate`` and the ``History`` they return
+- ``helpers.optim``       SGD (momentum, Nesterov), Adam, AdamW from their update equations
 - ``helpers.metrics``     accuracy, precision, recall, F1, confusion matrix
 - ``helpers.plot``        the book's figure style, training curves, confusion matrices
 - ``helpers.checkpoint``  atomic ``save_checkpoint`` / safe ``load_checkpoint``
@@ -15,7 +16,7 @@ One module per concept:
 
 __version__ = "0.1.0"
 
-from . import augment
+from . import augment, optim
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .data import Standardizer, make_loader, train_val_test_split
 from .datasets import MissingDataError, load_mnist_subset, load_peoples_daily, load_review_sentiment
