@@ -10,6 +10,7 @@ One module per concept:
 - ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``MultiHeadAttention``, ``GPT``
 - ``helpers.scratch``       a NumPy MLP with hand-written backprop, finite-difference gradient check
 - ``helpers.conv``          conv2d by loops and by im2col, output-size rule, pooling
+- ``helpers.optim``         SGD (momentum, Nesterov), Adam, AdamW from their update equations
 - ``helpers.train``         ``fit`` / ``evaluate`` and the ``History`` they return
 - ``helpers.metrics``       accuracy, precision, recall, F1, confusion matrix
 - ``helpers.logistic``      logistic regression from scratch in NumPy (loss, gradient, GD)
@@ -26,7 +27,7 @@ One module per concept:
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, cost, downloads, recommend, scratch
+from . import anomaly, augment, conv, cost, downloads, optim, recommend, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
 from .data import Standardizer, make_loader, train_val_test_split
@@ -47,7 +48,7 @@ from .train import History, evaluate, fit, logits_to_labels
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "cost", "downloads", "recommend", "scratch",
+    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recommend", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
