@@ -6,10 +6,10 @@ every text output with the one the built page shows. Wall-clock times
 """
 
 import re
-from html import unescape
 
 import jupytext
 import pytest
+from bs4 import BeautifulSoup
 from nbclient import NotebookClient
 
 from .conftest import ROOT, lesson_sources
@@ -20,10 +20,8 @@ TIMING = re.compile(r"\b\d+(\.\d+)?\s*(s|ms|seconds?)\b")
 def _page_outputs(html: str) -> list[str]:
     """Text of each code cell's output area on a built page (figures have none)."""
     texts = []
-    for block in html.split('<div class="cell_output docutils container">')[1:]:
-        block = block.split('<div class="cell docutils container"')[0]
-        pres = re.findall(r"<pre>(.*?)</pre>", block, re.S)
-        text = "".join(unescape(re.sub(r"<[^>]+>", "", p)) for p in pres)
+    for area in BeautifulSoup(html, "html.parser").select("div.cell_output"):
+        text = "".join(pre.get_text() for pre in area.find_all("pre"))
         texts.append(TIMING.sub("<time>", text).strip())
     return [t for t in texts if t]
 
