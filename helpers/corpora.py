@@ -26,6 +26,11 @@ Mirrors: ``mirror=`` is a base URL that holds the tarball under its usual name;
 
 From a shell: ``python -m helpers.corpora chinese-poetry --out data/poetry.txt``
 writes the text to a file (``scripts/benchmark_gpt.py data/poetry.txt`` trains on it).
+For a split into the first 90 % (train) and the last 10 % (validation), add
+``--simplified --collections songci tang song``: in the default order the
+validation part is mostly ci in simplified characters, and 12.6 % of its
+characters never occur in the traditional-character training part (0.01 %
+with these options).
 """
 
 from __future__ import annotations
