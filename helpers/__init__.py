@@ -6,6 +6,7 @@ One module per concept:
 - ``helpers.data``          deterministic splits, standardisation, DataLoaders
 - ``helpers.datasets``      real datasets bundled in installed packages (offline)
 - ``helpers.downloads``     full-scale MNIST, Fashion-MNIST, CIFAR-10: downloaded, checked, parsed
+- ``helpers.corpora``       downloadable text corpora for language modelling (chinese-poetry)
 - ``helpers.augment``       image augmentation for training batches (crop, flip)
 - ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``MultiHeadAttention``, ``GPT``
 - ``helpers.scratch``       a NumPy MLP with hand-written backprop, finite-difference gradient check
@@ -27,9 +28,10 @@ One module per concept:
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, cost, downloads, optim, recommend, scratch
+from . import anomaly, augment, conv, corpora, cost, downloads, optim, recommend, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
+from .corpora import download_chinese_poetry, load_chinese_poetry
 from .data import Standardizer, make_loader, train_val_test_split
 from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, load_peoples_daily_tagged,
                        load_review_sentiment)
@@ -48,12 +50,13 @@ from .train import History, evaluate, fit, logits_to_labels
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recommend", "scratch",
+    "anomaly", "augment", "conv", "corpora", "cost", "downloads", "optim", "recommend", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
     "MissingDataError", "load_mnist_subset", "load_peoples_daily", "load_peoples_daily_tagged", "load_review_sentiment",
     "DownloadError", "load_cifar10", "load_fashion_mnist", "load_mnist",
+    "download_chinese_poetry", "load_chinese_poetry",
     # models
     "MLP", "mlp_num_params", "num_params", "CifarResNet", "SimpleCNN", "articles_cnn", "conv_output_size",
     "MultiHeadAttention", "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",

@@ -4,6 +4,12 @@
     python scripts/benchmark_gpt.py corpus.txt --gpu-config     # nanoGPT's shakespeare_char GPU config
     python scripts/benchmark_gpt.py corpus.txt --max-iters 50   # quick smoke run
 
+A bigger corpus than the People's Daily text, ~25.8 million characters of Tang and Song poems
+(85 MB download, once; simplified characters, the Song shi last so that they also validate):
+
+    python -m helpers.corpora chinese-poetry --simplified --collections songci tang song --out data/poetry.txt
+    python scripts/benchmark_gpt.py data/poetry.txt --gpu-config
+
 The first 90 % of the characters train, the last 10 % validate. The vocabulary
 is every character of the file. On CUDA the run uses bf16 autocast and
 ``torch.compile`` (``--no-compile`` to switch the latter off).
