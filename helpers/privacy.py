@@ -196,7 +196,8 @@ def per_sample_grads(model: nn.Module, loss_fn: Callable, x: torch.Tensor,
 
 def per_sample_norms(grads: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """L2 norm of each sample's whole gradient (all parameters together): (B,)."""
-    return torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads.values()))
+    per_param = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads.values()])  # (P, B)
+    return torch.linalg.vector_norm(per_param, dim=0)
 
 
 def clip_per_sample(grads: Mapping[str, torch.Tensor], max_grad_norm: float) -> dict[str, torch.Tensor]:
@@ -225,14 +226,16 @@ def dp_sgd_step(model: nn.Module, loss_fn: Callable, x: torch.Tensor, y: torch.T
         raise ValueError("noise_multiplier > 0 needs a finite max_grad_norm: the noise scale is "
                          "noise_multiplier * max_grad_norm")
     model.train()
+    if not max_grad_norm > 0:
+        raise ValueError(f"max_grad_norm={max_grad_norm!r} must be > 0 (math.inf: no clipping)")
     grads = per_sample_grads(model, loss_fn, x, y)
     norms = per_sample_norms(grads)
-    clipped = clip_per_sample(grads, max_grad_norm)
+    factor = 1.0 / torch.clamp(norms / max_grad_norm, min=1.0)          # (B,), as in clip_per_sample
     batch = len(x)
     for name, p in model.named_parameters():
-        if name not in clipped:
+        if name not in grads:
             continue
-        g = clipped[name].sum(0)
+        g = torch.tensordot(factor, grads[name], dims=1)                  # sum_i factor_i g_i, no (B, ...) copy
         if noise_multiplier > 0:
             g = g + noise_multiplier * max_grad_norm * torch.randn(g.shape, generator=generator,
                                                                    dtype=g.dtype, device=g.device)
