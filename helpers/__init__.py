@@ -49,8 +49,8 @@ from .text_features import CharVocab, bag_of_chars
 from .train import History, evaluate, fit, logits_to_labels
 from . import interpret, privacy
 from .interpret import gradient_times_input, integrated_gradients, randomized_copy, saliency
-from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, per_sample_grads, split_clients,
-                      weighted_average)
+from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, local_train, per_sample_grads,
+                      per_sample_norms, split_clients, weighted_average)
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
@@ -74,7 +74,7 @@ __all__ = [
     "BigramLM", "UnigramLM", "train_lm", "CharTokenizer", "get_batch",
     "LoRALinear", "apply_lora", "merge_lora", "unmerge_lora",
     # privacy and interpretability
-    "interpret", "privacy", "split_clients", "label_histogram", "weighted_average", "fedavg",
-    "per_sample_grads", "clip_per_sample", "dp_sgd_step",
+    "interpret", "privacy", "split_clients", "label_histogram", "weighted_average", "local_train", "fedavg",
+    "per_sample_grads", "per_sample_norms", "clip_per_sample", "dp_sgd_step",
     "saliency", "gradient_times_input", "integrated_gradients", "randomized_copy",
 ]

@@ -169,6 +169,8 @@ def test_dp_sgd_noise_has_the_stated_scale():
     assert abs(noise.std().item() / (sigma * C) - 1) < 0.5             # 18 draws of N(0, (sigma C)^2)
     with pytest.raises(ValueError, match="finite max_grad_norm"):
         dp_sgd_step(model, F.cross_entropy, X, y, torch.optim.SGD(model.parameters(), lr=1.0), math.inf, 1.0)
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        dp_sgd_step(model, F.cross_entropy, X, y, torch.optim.SGD(model.parameters(), lr=1.0), 0.0, 0.0)
     with pytest.raises(ValueError, match="noise_multiplier"):
         dp_sgd_step(model, F.cross_entropy, X, y, torch.optim.SGD(model.parameters(), lr=1.0), 1.0, -1.0)
 
