@@ -24,6 +24,8 @@ One module per concept:
 - ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
+- ``helpers.privacy``       client splits, federated averaging (``fedavg``), DP-SGD (``dp_sgd_step``)
+- ``helpers.interpret``     saliency maps: gradient, gradient x input, integrated gradients
 """
 
 __version__ = "0.1.0"
@@ -47,6 +49,10 @@ from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, u
 from .text import CharTokenizer, get_batch
 from .text_features import CharVocab, bag_of_chars
 from .train import History, evaluate, fit, logits_to_labels
+from . import interpret, privacy
+from .interpret import gradient_times_input, integrated_gradients, randomized_copy, saliency
+from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, local_train, per_sample_grads,
+                      per_sample_norms, split_clients, weighted_average)
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
@@ -70,4 +76,8 @@ __all__ = [
     # language models
     "BigramLM", "UnigramLM", "train_lm", "CharTokenizer", "get_batch",
     "LoRALinear", "apply_lora", "merge_lora", "unmerge_lora",
+    # privacy and interpretability
+    "interpret", "privacy", "split_clients", "label_histogram", "weighted_average", "local_train", "fedavg",
+    "per_sample_grads", "per_sample_norms", "clip_per_sample", "dp_sgd_step",
+    "saliency", "gradient_times_input", "integrated_gradients", "randomized_copy",
 ]
