@@ -7,7 +7,7 @@ One module per concept:
 - ``helpers.datasets``      real datasets bundled in installed packages (offline)
 - ``helpers.downloads``     full-scale MNIST, Fashion-MNIST, CIFAR-10: downloaded, checked, parsed
 - ``helpers.augment``       image augmentation for training batches (crop, flip)
-- ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``MultiHeadAttention``, ``GPT``
+- ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``ResNet9``, ``MultiHeadAttention``, ``GPT``
 - ``helpers.scratch``       a NumPy MLP with hand-written backprop, finite-difference gradient check
 - ``helpers.conv``          conv2d by loops and by im2col, output-size rule, pooling
 - ``helpers.optim``         SGD (momentum, Nesterov), Adam, AdamW from their update equations
@@ -39,8 +39,8 @@ from .lm import BigramLM, UnigramLM, train_lm
 from .logistic import LogisticRegressionGD, bce_grad, bce_loss, sigmoid
 from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
 from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
-from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, SimpleCNN, articles_cnn,
-                     gpt_num_params, mlp_num_params, num_params)
+from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, ResNet9, SimpleCNN,
+                     articles_cnn, gpt_num_params, mlp_num_params, num_params)
 from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
 from .text import CharTokenizer, get_batch
 from .text_features import CharVocab, bag_of_chars
@@ -55,7 +55,7 @@ __all__ = [
     "MissingDataError", "load_mnist_subset", "load_peoples_daily", "load_peoples_daily_tagged", "load_review_sentiment",
     "DownloadError", "load_cifar10", "load_fashion_mnist", "load_mnist",
     # models
-    "MLP", "mlp_num_params", "num_params", "CifarResNet", "SimpleCNN", "articles_cnn", "conv_output_size",
+    "MLP", "mlp_num_params", "num_params", "CifarResNet", "ResNet9", "SimpleCNN", "articles_cnn", "conv_output_size",
     "MultiHeadAttention", "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
     # training, metrics, plots, checkpoints
     "History", "evaluate", "fit", "logits_to_labels",
