@@ -23,11 +23,12 @@ One module per concept:
 - ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
+- ``helpers.recipes``       full-scale CIFAR-10 training recipe with a JSON log (``train_cifar10``)
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, cost, downloads, optim, recommend, scratch
+from . import anomaly, augment, conv, cost, downloads, optim, recipes, recommend, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
 from .data import Standardizer, make_loader, train_val_test_split
@@ -42,13 +43,14 @@ from .metrics import accuracy, confusion_matrix, f1_score, precision_score, reca
 from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, ResNet9, SimpleCNN,
                      articles_cnn, gpt_num_params, mlp_num_params, num_params)
 from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
+from .recipes import CifarRun, cifar10_data, train_cifar10
 from .text import CharTokenizer, get_batch
 from .text_features import CharVocab, bag_of_chars
 from .train import History, evaluate, fit, logits_to_labels
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recommend", "scratch",
+    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recipes", "recommend", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -58,7 +60,7 @@ __all__ = [
     "MLP", "mlp_num_params", "num_params", "CifarResNet", "ResNet9", "SimpleCNN", "articles_cnn", "conv_output_size",
     "MultiHeadAttention", "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
     # training, metrics, plots, checkpoints
-    "History", "evaluate", "fit", "logits_to_labels",
+    "History", "evaluate", "fit", "logits_to_labels", "CifarRun", "cifar10_data", "train_cifar10",
     "accuracy", "confusion_matrix", "f1_score", "precision_score", "recall_score",
     "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "use_book_style",
     "load_checkpoint", "read_checkpoint", "save_checkpoint",
