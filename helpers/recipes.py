@@ -82,9 +82,28 @@ class TensorBatches:
             yield self.X[idx], self.y[idx]
 
 
+def crop(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Pad 4 pixels, cut a random 32x32 window (what the articles use). ``(B, C, H, W)``."""
+    return random_crop(x, generator, padding=4)
+
+
 def crop_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The standard CIFAR augmentation: pad 4, random 32x32 crop, random horizontal flip. ``(B, C, H, W)``."""
-    return compose(lambda b, g: random_crop(b, g, padding=4), random_hflip)(x, generator)
+    return compose(crop, random_hflip)(x, generator)
+
+
+AUGMENTATIONS = (True, False, "crop", "crop_flip")
+
+
+def _augmentation(augment):
+    """``True`` / ``"crop_flip"`` -> :func:`crop_flip`, ``"crop"`` -> :func:`crop`, ``False`` -> ``None``."""
+    if augment is False:
+        return None
+    if augment is True or augment == "crop_flip":
+        return crop_flip
+    if augment == "crop":
+        return crop
+    raise ValueError(f"augment={augment!r}: use one of {AUGMENTATIONS}")
 
 
 @dataclass
@@ -121,7 +140,7 @@ def _positive_int(name: str, value, allow_none: bool = False):
     return value
 
 
-def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int = 1000, augment: bool = True,
+def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int = 1000, augment=True,
                  val_size: float = 0.0, max_train: int | None = None, max_test: int | None = None, seed: int = 0,
                  download: bool = False) -> CifarData:
     """Load CIFAR-10 with :func:`helpers.load_cifar10`, split, normalise, and batch it.
@@ -132,7 +151,10 @@ def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int =
     download command. ``max_train`` / ``max_test`` keep the first images only
     (quick checks); ``val_size`` holds out a stratified fraction of the
     training images. The training batches drop the last incomplete batch.
+    ``augment``: ``True`` or ``"crop_flip"`` (random crop and flip),
+    ``"crop"`` (random crop only), ``False`` (none).
     """
+    transform = _augmentation(augment)
     _positive_int("batch_size", batch_size)
     _positive_int("eval_batch_size", eval_batch_size)
     _positive_int("max_train", max_train, allow_none=True)
@@ -154,14 +176,14 @@ def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int =
     mean = X_tr.mean(dim=(0, 2, 3))                     # (3,): per channel, training images only
     std = X_tr.std(dim=(0, 2, 3)).clamp_min(1e-6)
 
-    def normalise(x):
+    def normalise(x):  # (N, 3, 32, 32) -> (N, 3, 32, 32)
         return (x - mean[:, None, None]) / std[:, None, None]
 
     train = TensorBatches(normalise(X_tr), y_tr, batch_size, shuffle=True, drop_last=True, seed=seed)
     val = TensorBatches(normalise(X_va), y_va, eval_batch_size) if X_va is not None else None
     test = TensorBatches(normalise(X_te), y_te, eval_batch_size)
     # padding after normalisation fills with 0 = the training mean colour
-    train_batches = Augmented(train, crop_flip, seed=seed) if augment else train
+    train_batches = Augmented(train, transform, seed=seed) if transform is not None else train
     return CifarData(train_batches, val, test, mean, std, len(X_tr), 0 if X_va is None else len(X_va), len(X_te))
 
 
@@ -271,9 +293,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: int = 512, lr: float = 0.2,
+def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: int = 512, lr: float = 0.4,
                   optimizer: str = "sgd", schedule: str = "onecycle", weight_decay: float = 5e-4,
-                  momentum: float = 0.9, augment: bool = True, amp=None, label_smoothing: float = 0.0,
+                  momentum: float = 0.9, augment=True, amp=None, label_smoothing: float = 0.0,
                   val_size: float = 0.0, device=None, max_train: int | None = None, max_test: int | None = None,
                   seed: int = 0, download: bool = False, log_path=None, name: str | None = None,
                   verbose: bool = True) -> CifarRun:
@@ -320,7 +342,8 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype is not None else contextlib.nullcontext
 
     config = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
-                  weight_decay=weight_decay, momentum=momentum if optimizer == "sgd" else None, augment=augment,
+                  weight_decay=weight_decay, momentum=momentum if optimizer == "sgd" else None,
+                  augment={True: "crop_flip", False: "none"}.get(augment, augment),
                   amp=str(amp_dtype).replace("torch.", "") if amp_dtype is not None else "off (float32)",
                   label_smoothing=label_smoothing, val_size=val_size, max_train=max_train, max_test=max_test,
                   seed=seed)

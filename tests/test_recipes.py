@@ -64,6 +64,9 @@ def test_augmentation_only_on_training_batches(cache):
     torch.testing.assert_close(torch.cat([x for x, _ in data.test]), torch.cat([x for x, _ in data.test]))
     torch.testing.assert_close(torch.cat([x for x, _ in data.test]),
                                _normalised(arrays["test"][0], data.mean, data.std))
+    # a crop never mirrors: every crop of an image overlaps its unflipped version
+    torch.testing.assert_close(recipes.crop(torch.ones(2, 3, 32, 32), torch.Generator())[:, :, 4:28, 4:28],
+                               torch.ones(2, 3, 24, 24))
     # without augmentation the training batches are exact rows of the normalised images
     data = cifar10_data(root, batch_size=8, augment=False)
     assert all(tuple(r.flatten()[:64].tolist()) in rows for x, _ in data.train for r in x)
@@ -104,6 +107,7 @@ def test_recipe_end_to_end_and_log(cache, tmp_path, capsys):
     assert log["hardware"]["device"] == "cpu" and log["hardware"]["name"].startswith("cpu: ")
     assert log["software"]["torch"] == torch.__version__
     assert log["config"]["amp"] == "off (float32)" and log["config"]["label_smoothing"] == 0.1
+    assert log["config"]["augment"] == "crop_flip"
     assert log["data"] == {**log["data"], "n_train": 30, "n_val": 10, "n_test": 10}
     assert [e["epoch"] for e in log["epochs"]] == [1, 2]
     assert set(log["epochs"][0]) == {"epoch", "train_loss", "train_acc", "lr", "val_loss", "val_acc", "seconds"}
@@ -144,8 +148,9 @@ def test_training_loss_decreases_on_learnable_colours(cache):
 def test_adam_constant_like_the_articles(cache):
     root, _ = cache
     run = train_cifar10(_linear(), root, epochs=3, batch_size=4, lr=1e-3, optimizer="adam", schedule="constant",
-                        weight_decay=0.0, augment=False, verbose=False)
+                        weight_decay=0.0, augment="crop", verbose=False)
     assert run.lrs == [1e-3] * 30 and run.log["config"]["momentum"] is None
+    assert run.log["config"]["augment"] == "crop"
     assert run.history["train_loss"][-1] < run.history["train_loss"][0]
 
 
@@ -179,6 +184,7 @@ def test_download_from_a_local_server(tmp_path, monkeypatch):
     ({"epochs": 1, "batch_size": 64}, "batch_size=64 is larger than the 40 training images"),
     ({"epochs": 1, "val_size": 1.0}, r"val_size=1.0 must be a fraction"),
     ({"epochs": 1, "max_train": 0}, "max_train=0 must be a positive int or None"),
+    ({"epochs": 1, "augment": "flip"}, "augment='flip': use one of"),
 ])
 def test_bad_arguments(cache, kwargs, match):
     root, _ = cache
