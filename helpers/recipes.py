@@ -235,7 +235,8 @@ def make_schedule(optimizer, name: str, lr: float, total_steps: int):
     """Per-step schedule over ``total_steps``; ``None`` for ``"constant"``.
 
     ``"onecycle"``: up from ``lr / 25`` to ``lr`` over the first quarter, then
-    down (cosine) to ``lr / 25 / 1e4`` (Smith and Topin). ``"cosine"``: from
+    down (cosine) to ``lr / 25 / 1e4`` (Smith and Topin), while SGD's momentum
+    (Adam's beta1) goes the other way, from 0.95 down to 0.85 and back. ``"cosine"``: from
     ``lr`` down to 0 along half a cosine.
     """
     if name == "onecycle":
