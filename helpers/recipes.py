@@ -343,7 +343,9 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
     autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype is not None else contextlib.nullcontext
 
     config = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
-                  weight_decay=weight_decay, momentum=momentum if optimizer == "sgd" else None,
+                  weight_decay=weight_decay,
+                  momentum=(None if optimizer != "sgd" else
+                            "0.95 -> 0.85 -> 0.95 (one-cycle)" if schedule == "onecycle" else momentum),
                   augment={True: "crop_flip", False: "none"}.get(augment, augment),
                   amp=str(amp_dtype).replace("torch.", "") if amp_dtype is not None else "off (float32)",
                   label_smoothing=label_smoothing, val_size=val_size, max_train=max_train, max_test=max_test,

@@ -107,7 +107,7 @@ def test_recipe_end_to_end_and_log(cache, tmp_path, capsys):
     assert log["hardware"]["device"] == "cpu" and log["hardware"]["name"].startswith("cpu: ")
     assert log["software"]["torch"] == torch.__version__
     assert log["config"]["amp"] == "off (float32)" and log["config"]["label_smoothing"] == 0.1
-    assert log["config"]["augment"] == "crop_flip"
+    assert log["config"]["augment"] == "crop_flip" and log["config"]["momentum"].endswith("(one-cycle)")
     assert log["data"] == {**log["data"], "n_train": 30, "n_val": 10, "n_test": 10}
     assert [e["epoch"] for e in log["epochs"]] == [1, 2]
     assert set(log["epochs"][0]) == {"epoch", "train_loss", "train_acc", "lr", "val_loss", "val_acc", "seconds"}
