@@ -8,7 +8,7 @@ One module per concept:
 - ``helpers.downloads``     full-scale MNIST, Fashion-MNIST, CIFAR-10: downloaded, checked, parsed
 - ``helpers.corpora``       downloadable text corpora for language modelling (chinese-poetry)
 - ``helpers.augment``       image augmentation for training batches (crop, flip)
-- ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``MultiHeadAttention``, ``GPT``
+- ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``ResNet9``, ``MultiHeadAttention``, ``GPT``
 - ``helpers.scratch``       a NumPy MLP with hand-written backprop, finite-difference gradient check
 - ``helpers.conv``          conv2d by loops and by im2col, output-size rule, pooling
 - ``helpers.optim``         SGD (momentum, Nesterov), Adam, AdamW from their update equations
@@ -26,11 +26,12 @@ One module per concept:
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
 - ``helpers.privacy``       client splits, federated averaging (``fedavg``), DP-SGD (``dp_sgd_step``)
 - ``helpers.interpret``     saliency maps: gradient, gradient x input, integrated gradients
+- ``helpers.recipes``       full-scale CIFAR-10 training recipe with a JSON log (``train_cifar10``)
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, corpora, cost, downloads, optim, recommend, scratch
+from . import anomaly, augment, conv, corpora, cost, downloads, optim, recipes, recommend, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
 from .corpora import download_chinese_poetry, load_chinese_poetry
@@ -43,9 +44,10 @@ from .lm import BigramLM, UnigramLM, train_lm
 from .logistic import LogisticRegressionGD, bce_grad, bce_loss, sigmoid
 from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
 from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
-from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, SimpleCNN, articles_cnn,
-                     gpt_num_params, mlp_num_params, num_params)
+from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, ResNet9, SimpleCNN,
+                     articles_cnn, gpt_num_params, mlp_num_params, num_params)
 from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
+from .recipes import CifarRun, cifar10_data, train_cifar10
 from .text import CharTokenizer, get_batch
 from .text_features import CharVocab, bag_of_chars
 from .train import History, evaluate, fit, logits_to_labels
@@ -56,7 +58,7 @@ from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, loc
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "corpora", "cost", "downloads", "optim", "recommend", "scratch",
+    "anomaly", "augment", "conv", "corpora", "cost", "downloads", "optim", "recipes", "recommend", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -64,10 +66,10 @@ __all__ = [
     "DownloadError", "load_cifar10", "load_fashion_mnist", "load_mnist",
     "download_chinese_poetry", "load_chinese_poetry",
     # models
-    "MLP", "mlp_num_params", "num_params", "CifarResNet", "SimpleCNN", "articles_cnn", "conv_output_size",
+    "MLP", "mlp_num_params", "num_params", "CifarResNet", "ResNet9", "SimpleCNN", "articles_cnn", "conv_output_size",
     "MultiHeadAttention", "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
     # training, metrics, plots, checkpoints
-    "History", "evaluate", "fit", "logits_to_labels",
+    "History", "evaluate", "fit", "logits_to_labels", "CifarRun", "cifar10_data", "train_cifar10",
     "accuracy", "confusion_matrix", "f1_score", "precision_score", "recall_score",
     "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "use_book_style",
     "load_checkpoint", "read_checkpoint", "save_checkpoint",

@@ -5,8 +5,9 @@ from .attention import (LearnedPositionalEmbedding, MultiHeadAttention, Sinusoid
 from .cnn import CifarResNet, SimpleCNN, articles_cnn
 from .gpt import GPT, GPTClassifier, GPTConfig, gpt_num_params
 from .mlp import MLP, mlp_num_params, num_params
+from .resnet import ResNet9
 
-__all__ = ["CifarResNet", "MLP", "SimpleCNN", "articles_cnn", "mlp_num_params", "num_params",
+__all__ = ["CifarResNet", "MLP", "ResNet9", "SimpleCNN", "articles_cnn", "mlp_num_params", "num_params",
            "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
            "LearnedPositionalEmbedding", "MultiHeadAttention", "SinusoidalPositionalEncoding", "attention_flops",
            "causal_mask", "scaled_dot_product_attention", "sinusoidal_positional_encoding"]
