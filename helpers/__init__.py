@@ -21,13 +21,14 @@ One module per concept:
 - ``helpers.recommend``     matrix-factorisation recommender and synthetic low-rank ratings
 - ``helpers.anomaly``       rolling z-score anomaly detection for 1-D signals
 - ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
+- ``helpers.scaling``       scaling laws: non-embedding parameters, power-law fits, Chinchilla-optimal N and D
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, cost, downloads, optim, recommend, scratch
+from . import anomaly, augment, conv, cost, downloads, optim, recommend, scaling, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
 from .data import Standardizer, make_loader, train_val_test_split
@@ -41,6 +42,7 @@ from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
 from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
 from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, SimpleCNN, articles_cnn,
                      gpt_num_params, mlp_num_params, num_params)
+from .scaling import chinchilla_optimal, fit_power_law, fit_power_law_offset, non_embedding_params
 from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
 from .text import CharTokenizer, get_batch
 from .text_features import CharVocab, bag_of_chars
@@ -48,7 +50,7 @@ from .train import History, evaluate, fit, logits_to_labels
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recommend", "scratch",
+    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recommend", "scaling", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -67,4 +69,6 @@ __all__ = [
     # language models
     "BigramLM", "UnigramLM", "train_lm", "CharTokenizer", "get_batch",
     "LoRALinear", "apply_lora", "merge_lora", "unmerge_lora",
+    # scaling laws
+    "chinchilla_optimal", "fit_power_law", "fit_power_law_offset", "non_embedding_params",
 ]
