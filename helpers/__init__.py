@@ -22,6 +22,7 @@ One module per concept:
 - ``helpers.recommend``     matrix-factorisation recommender and synthetic low-rank ratings
 - ``helpers.anomaly``       rolling z-score anomaly detection for 1-D signals
 - ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
+- ``helpers.scaling``       scaling laws: non-embedding parameters, power-law fits, Chinchilla-optimal N and D
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
 - ``helpers.privacy``       client splits, federated averaging (``fedavg``), DP-SGD (``dp_sgd_step``)
@@ -31,7 +32,7 @@ One module per concept:
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, corpora, cost, downloads, optim, recipes, recommend, scratch
+from . import anomaly, augment, conv, corpora, cost, downloads, optim, recipes, recommend, scaling, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
 from .corpora import download_chinese_poetry, load_chinese_poetry
@@ -46,6 +47,7 @@ from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
 from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
 from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, ResNet9, SimpleCNN,
                      articles_cnn, gpt_num_params, mlp_num_params, num_params)
+from .scaling import chinchilla_optimal, fit_power_law, fit_power_law_offset, non_embedding_params
 from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
 from .recipes import CifarRun, cifar10_data, train_cifar10
 from .text import CharTokenizer, get_batch
@@ -58,7 +60,7 @@ from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, loc
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "corpora", "cost", "downloads", "optim", "recipes", "recommend", "scratch",
+    "anomaly", "augment", "conv", "corpora", "cost", "downloads", "optim", "recipes", "recommend", "scaling", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -82,4 +84,6 @@ __all__ = [
     "interpret", "privacy", "split_clients", "label_histogram", "weighted_average", "local_train", "fedavg",
     "per_sample_grads", "per_sample_norms", "clip_per_sample", "dp_sgd_step",
     "saliency", "gradient_times_input", "integrated_gradients", "randomized_copy",
+    # scaling laws
+    "chinchilla_optimal", "fit_power_law", "fit_power_law_offset", "non_embedding_params",
 ]
