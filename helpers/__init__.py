@@ -23,12 +23,15 @@ One module per concept:
 - ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
+- ``helpers.compress``      magnitude pruning, int8 quantisation, knowledge-distillation loss
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, cost, downloads, optim, recommend, scratch
+from . import anomaly, augment, compress, conv, cost, downloads, optim, recommend, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from .compress import (distillation_loss, global_magnitude_prune, quantize_linear_int8, remove_pruning, sparsity,
+                       state_dict_bytes)
 from .conv import conv_output_size
 from .data import Standardizer, make_loader, train_val_test_split
 from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, load_peoples_daily_tagged,
@@ -48,7 +51,7 @@ from .train import History, evaluate, fit, logits_to_labels
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recommend", "scratch",
+    "anomaly", "augment", "compress", "conv", "cost", "downloads", "optim", "recommend", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -67,4 +70,7 @@ __all__ = [
     # language models
     "BigramLM", "UnigramLM", "train_lm", "CharTokenizer", "get_batch",
     "LoRALinear", "apply_lora", "merge_lora", "unmerge_lora",
+    # model compression
+    "distillation_loss", "global_magnitude_prune", "quantize_linear_int8", "remove_pruning", "sparsity",
+    "state_dict_bytes",
 ]
