@@ -8,8 +8,9 @@ Three ways to make a trained network cheaper to store or run::
                    quantize_per_tensor(x) / dequantize(q, scale, zero_point): the affine rule by hand
     distillation   distillation_loss(student_logits, teacher_logits, targets, T, alpha)
 
-plus two measuring tools: ``state_dict_bytes`` (size of the saved weights) and
-``median_latency`` (seconds per forward pass).
+plus two measuring tools, ``state_dict_bytes`` (size of the saved weights) and
+``median_latency`` (seconds per forward pass), and ``quiet_quantization_warnings``
+(silences torch 2.13's deprecation notices for its int8 API, nothing else).
 
 Pruning uses ``torch.nn.utils.prune``: a pruned module keeps ``weight_orig`` and
 a 0/1 buffer ``weight_mask`` and recomputes ``weight = weight_orig * weight_mask``
@@ -24,7 +25,6 @@ import io
 import statistics
 import time
 import warnings
-from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -233,8 +233,3 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     soft = F.kl_div(log_p_student, log_p_teacher, reduction="batchmean", log_target=True)
     hard = F.cross_entropy(student_logits, targets)
     return alpha * T * T * soft + (1 - alpha) * hard
-
-
-def count_nonzero(params: Iterable[torch.Tensor]) -> int:
-    """Number of non-zero entries in ``params`` (e.g. ``model.parameters()``)."""
-    return sum(int(torch.count_nonzero(p)) for p in params)

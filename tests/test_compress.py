@@ -10,7 +10,7 @@ from torch import nn
 
 from helpers import MLP
 from helpers import compress
-from helpers.compress import (count_nonzero, dequantize, distillation_loss, global_magnitude_prune, median_latency,
+from helpers.compress import (dequantize, distillation_loss, global_magnitude_prune, median_latency,
                               quantize_linear_int8, quantize_per_tensor, quiet_quantization_warnings, remove_pruning,
                               sparse_state_dict, sparsity, state_dict_bytes)
 
@@ -125,11 +125,6 @@ def test_median_latency_restores_mode_and_checks_arguments():
     for repeats, warmup in [(0, 1), (2.5, 1), (3, -1)]:
         with pytest.raises(ValueError, match="repeats"):
             median_latency(model, torch.randn(4, 20), repeats=repeats, warmup=warmup)
-
-
-def test_count_nonzero():
-    params = [torch.tensor([0.0, 1.0, -2.0]), torch.zeros(3, 3), torch.eye(2)]
-    assert count_nonzero(params) == 4
 
 
 # ----------------------------------------------------------------------------- quantisation
