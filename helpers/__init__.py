@@ -28,12 +28,15 @@ One module per concept:
 - ``helpers.privacy``       client splits, federated averaging (``fedavg``), DP-SGD (``dp_sgd_step``)
 - ``helpers.interpret``     saliency maps: gradient, gradient x input, integrated gradients
 - ``helpers.recipes``       full-scale CIFAR-10 training recipe with a JSON log (``train_cifar10``)
+- ``helpers.compress``      magnitude pruning, int8 quantisation, knowledge-distillation loss
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, corpora, cost, downloads, optim, recipes, recommend, scaling, scratch
+from . import anomaly, augment, compress, conv, corpora, cost, downloads, optim, recipes, recommend, scaling, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from .compress import (distillation_loss, global_magnitude_prune, quantize_linear_int8, remove_pruning, sparsity,
+                       state_dict_bytes)
 from .conv import conv_output_size
 from .corpora import download_chinese_poetry, load_chinese_poetry
 from .data import Standardizer, make_loader, train_val_test_split
@@ -60,7 +63,7 @@ from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, loc
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "corpora", "cost", "downloads", "optim", "recipes", "recommend", "scaling", "scratch",
+    "anomaly", "augment", "compress", "conv", "corpora", "cost", "downloads", "optim", "recipes", "recommend", "scaling", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -86,4 +89,7 @@ __all__ = [
     "saliency", "gradient_times_input", "integrated_gradients", "randomized_copy",
     # scaling laws
     "chinchilla_optimal", "fit_power_law", "fit_power_law_offset", "non_embedding_params",
+    # model compression
+    "distillation_loss", "global_magnitude_prune", "quantize_linear_int8", "remove_pruning", "sparsity",
+    "state_dict_bytes",
 ]
