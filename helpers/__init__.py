@@ -23,16 +23,18 @@ One module per concept:
 - ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
+- ``helpers.distributed``   data-parallel training in real processes (``launch``, gloo, DDP)
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, conv, cost, downloads, optim, recommend, scratch
+from . import anomaly, augment, conv, cost, distributed, downloads, optim, recommend, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
 from .data import Standardizer, make_loader, train_val_test_split
 from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, load_peoples_daily_tagged,
                        load_review_sentiment)
+from .distributed import all_reduce_mean, get_rank, get_world_size, is_main_process, launch
 from .downloads import DownloadError, load_cifar10, load_fashion_mnist, load_mnist
 from .env import Env, get_device, get_scale, seed_everything, setup
 from .lm import BigramLM, UnigramLM, train_lm
@@ -48,7 +50,7 @@ from .train import History, evaluate, fit, logits_to_labels
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "conv", "cost", "downloads", "optim", "recommend", "scratch",
+    "anomaly", "augment", "conv", "cost", "distributed", "downloads", "optim", "recommend", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -62,6 +64,8 @@ __all__ = [
     "accuracy", "confusion_matrix", "f1_score", "precision_score", "recall_score",
     "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "use_book_style",
     "load_checkpoint", "read_checkpoint", "save_checkpoint",
+    # data-parallel training
+    "launch", "all_reduce_mean", "get_rank", "get_world_size", "is_main_process",
     # classification from scratch, text features
     "LogisticRegressionGD", "bce_grad", "bce_loss", "sigmoid", "CharVocab", "bag_of_chars",
     # language models
