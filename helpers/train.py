@@ -176,8 +176,8 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
         raise ValueError(f"early stopping on {monitor!r} needs a val_loader")
     if patience is not None and patience < 1:
         raise ValueError(f"patience={patience} must be >= 1")
-    distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-    if distributed and not _uses_distributed_sampler(train_loader):
+    distributed = dist.is_available() and dist.is_initialized()
+    if distributed and dist.get_world_size() > 1 and not _uses_distributed_sampler(train_loader):
         raise ValueError(f"fit runs in a process group of {dist.get_world_size()} processes but the train loader's "
                          f"sampler is {type(getattr(train_loader, 'sampler', None)).__name__}: every rank would train "
                          "on the same data; use DataLoader(dataset, sampler=DistributedSampler(dataset), ...)")
@@ -195,7 +195,7 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
     start = time.perf_counter()
 
     for epoch in range(1, epochs + 1):
-        if distributed:
+        if _uses_distributed_sampler(train_loader):
             train_loader.sampler.set_epoch(epoch - 1)  # a new shuffle each epoch, the same on every rank
         row = {"epoch": epoch, **_train_one_epoch(model, train_loader, loss_fn, optimizer, device, metrics, predict)}
         if val_loader is not None:

@@ -7,8 +7,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
 
-from helpers import MLP, fit, load_checkpoint
+from helpers import MLP, evaluate, fit, load_checkpoint
 from helpers import distributed as D
 from helpers.metrics import accuracy
 
@@ -123,7 +124,17 @@ def test_helpers_inside_a_one_process_group(tmp_path):
         t = torch.tensor([2.0, 4.0])
         assert torch.equal(D.all_reduce_mean(t), t)
         X, y = _data(n=8)
-        res = D.ddp_fit(0, 1, MLP(3, [], 2), X, y, batch_size=4, epochs=1, fit_kwargs={"verbose": False})
-        assert len(res["history"]["history"]["train_loss"]) == 1
+        res = D.ddp_fit(0, 1, MLP(3, [], 2), X, y, batch_size=4, epochs=2,
+                        fit_kwargs={"verbose": False, "checkpoint": tmp_path / "ck.pt"})
+        assert len(res["history"]["history"]["train_loss"]) == 2 and (tmp_path / "ck.pt").exists()
+        state = D.ddp_train_steps(0, 1, MLP(3, [], 2), X.reshape(2, 4, 3), y.reshape(2, 4), 2)
+        assert set(state) == {"net.0.weight", "net.0.bias"}
+        ds, model = TensorDataset(X, y), MLP(3, [], 2)  # evaluate combines the ranks' parts of a sharded loader
+        sharded = DataLoader(ds, batch_size=3, sampler=DistributedSampler(ds, 1, 0, shuffle=False))
+        got = evaluate(model, sharded, nn.CrossEntropyLoss(), {"acc": accuracy})
+        want = evaluate(model, DataLoader(ds, batch_size=3), nn.CrossEntropyLoss(), {"acc": accuracy})
+        assert got == pytest.approx(want, rel=1e-6)
+        pitfalls = D.sampler_pitfalls(0, 1, 4, 2)
+        assert pitfalls["correct"][0] != pitfalls["correct"][1] and pitfalls["no_set_epoch"][0] == pitfalls["no_set_epoch"][1]
     finally:
         dist.destroy_process_group()
