@@ -29,11 +29,12 @@ One module per concept:
 - ``helpers.interpret``     saliency maps: gradient, gradient x input, integrated gradients
 - ``helpers.recipes``       full-scale CIFAR-10 training recipe with a JSON log (``train_cifar10``)
 - ``helpers.compress``      magnitude pruning, int8 quantisation, knowledge-distillation loss
+- ``helpers.distributed``   data-parallel training in real processes (``launch``, gloo, DDP)
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, compress, conv, corpora, cost, downloads, optim, recipes, recommend, scaling, scratch
+from . import anomaly, augment, compress, conv, corpora, cost, distributed, downloads, optim, recipes, recommend, scaling, scratch
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .compress import (distillation_loss, global_magnitude_prune, quantize_linear_int8, remove_pruning, sparsity,
                        state_dict_bytes)
@@ -42,6 +43,7 @@ from .corpora import download_chinese_poetry, load_chinese_poetry
 from .data import Standardizer, make_loader, train_val_test_split
 from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, load_peoples_daily_tagged,
                        load_review_sentiment)
+from .distributed import all_reduce_mean, get_rank, get_world_size, is_main_process, launch
 from .downloads import DownloadError, load_cifar10, load_fashion_mnist, load_mnist
 from .env import Env, get_device, get_scale, seed_everything, setup
 from .lm import BigramLM, UnigramLM, train_lm
@@ -63,7 +65,7 @@ from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, loc
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "compress", "conv", "corpora", "cost", "downloads", "optim", "recipes", "recommend", "scaling", "scratch",
+    "anomaly", "augment", "compress", "conv", "corpora", "cost", "distributed", "downloads", "optim", "recipes", "recommend", "scaling", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -78,6 +80,8 @@ __all__ = [
     "accuracy", "confusion_matrix", "f1_score", "precision_score", "recall_score",
     "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "use_book_style",
     "load_checkpoint", "read_checkpoint", "save_checkpoint",
+    # data-parallel training
+    "launch", "all_reduce_mean", "get_rank", "get_world_size", "is_main_process",
     # classification from scratch, text features
     "LogisticRegressionGD", "bce_grad", "bce_loss", "sigmoid", "CharVocab", "bag_of_chars",
     # language models

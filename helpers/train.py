@@ -13,6 +13,16 @@ weights back into the model.
 
 Progress: a tqdm bar when someone is watching; when the book is built
 (``LLMBOOK_PROGRESS=none``) a compact table of at most ``max_rows`` epochs.
+
+Data-parallel training (``torch.distributed``, e.g. in processes started by
+``helpers.distributed.launch``): when a process group with several processes is
+initialised, ``fit`` needs a train loader whose sampler is a
+``DistributedSampler`` (it raises otherwise, instead of silently training every
+rank on the same data) and calls its ``set_epoch`` every epoch. Losses and
+metrics are summed over ranks (weighted by sample counts), so every rank logs
+the values a single process would log on the combined data; the early-stopping
+decision is rank 0's, broadcast to all; only rank 0 prints and writes the
+checkpoint.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .env import progress_enabled
@@ -98,6 +109,8 @@ def evaluate(model: nn.Module, loader, loss_fn: nn.Module | None = None,
     """Average loss and metrics of ``model`` over ``loader`` in eval mode.
 
     Returns ``{"loss": ..., name: value, ...}`` (``loss`` only with ``loss_fn``).
+    With a ``DistributedSampler`` in a process group the ranks' parts are
+    combined: every rank returns the values of the whole data set.
     """
     device = torch.device(device) if device is not None else _model_device(model)
     was_training = model.training
@@ -114,6 +127,8 @@ def evaluate(model: nn.Module, loader, loss_fn: nn.Module | None = None,
             targets.append(y.reshape(len(y), -1)[:, 0].long().cpu() if y.dim() > 1 else y.long().cpu())
         n += len(x)
     model.train(was_training)
+    if _uses_distributed_sampler(loader):  # each rank saw a part: combine the parts
+        total, n, targets, preds = _gather_epoch(total, n, targets, preds)
     if n == 0:
         raise ValueError("evaluate: the loader yielded no batches (is the dataset empty?)")
     result = {}
@@ -131,7 +146,7 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
         metrics: Mapping[str, Metric] | None = None, scheduler=None,
         patience: int | None = None, monitor: str | None = None, min_delta: float = 0.0,
         device=None, progress: bool | None = None, verbose: bool = True, max_rows: int = 10,
-        predict: Callable[[torch.Tensor], torch.Tensor] = logits_to_labels) -> History:
+        predict: Callable[[torch.Tensor], torch.Tensor] = logits_to_labels, checkpoint=None) -> History:
     """Train ``model`` for up to ``epochs`` epochs and return its :class:`History`.
 
     - ``loss_fn(model(x), y)`` is minimised by ``optimizer``; ``scheduler.step()``
@@ -146,6 +161,12 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
     - ``progress``: tqdm bar (default: when interactive, see ``helpers.env``);
       otherwise a table of at most ``max_rows`` epochs. ``verbose=False``
       prints nothing at all (e.g. inside a hyper-parameter search).
+    - ``checkpoint``: a path; whenever ``monitor`` improves, the model,
+      optimizer and history are saved there (``helpers.save_checkpoint``).
+    - Under ``torch.distributed`` (see the module docstring): the train loader
+      must use a ``DistributedSampler``; logged values are those of the
+      combined data; only rank 0 prints and saves. A
+      ``DistributedDataParallel`` model is saved without its ``module.`` prefix.
     """
     if epochs < 1:
         raise ValueError(f"epochs={epochs} must be >= 1")
@@ -155,6 +176,13 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
         raise ValueError(f"early stopping on {monitor!r} needs a val_loader")
     if patience is not None and patience < 1:
         raise ValueError(f"patience={patience} must be >= 1")
+    distributed = dist.is_available() and dist.is_initialized()
+    if distributed and dist.get_world_size() > 1 and not _uses_distributed_sampler(train_loader):
+        raise ValueError(f"fit runs in a process group of {dist.get_world_size()} processes but the train loader's "
+                         f"sampler is {type(getattr(train_loader, 'sampler', None)).__name__}: every rank would train "
+                         "on the same data; use DataLoader(dataset, sampler=DistributedSampler(dataset), ...)")
+    main = not distributed or dist.get_rank() == 0
+    verbose = verbose and main
     device = torch.device(device) if device is not None else _model_device(model)
     model.to(device)
     metrics = dict(metrics or {})
@@ -167,6 +195,8 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
     start = time.perf_counter()
 
     for epoch in range(1, epochs + 1):
+        if _uses_distributed_sampler(train_loader):
+            train_loader.sampler.set_epoch(epoch - 1)  # a new shuffle each epoch, the same on every rank
         row = {"epoch": epoch, **_train_one_epoch(model, train_loader, loss_fn, optimizer, device, metrics, predict)}
         if val_loader is not None:
             val = evaluate(model, val_loader, loss_fn, metrics, device, predict)
@@ -186,10 +216,18 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
             best_value, bad_epochs, history.best_epoch = value, 0, epoch
             if patience is not None:
                 best_state = copy.deepcopy(model.state_dict())
+            if checkpoint is not None and main:
+                from .checkpoint import save_checkpoint
+
+                save_checkpoint(checkpoint, getattr(model, "module", model), optimizer, history)
         else:
             bad_epochs += 1
         history.stopped_epoch = epoch
         stop = patience is not None and bad_epochs >= patience
+        if distributed:  # rank 0 decides; all ranks must stop at the same epoch or the next all-reduce hangs
+            flag = torch.tensor([float(stop)])
+            dist.broadcast(flag, src=0)
+            stop = bool(flag.item())
         if bar is not None:
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k.endswith("loss")})
             bar.update(1)
@@ -231,6 +269,8 @@ def _train_one_epoch(model, loader, loss_fn, optimizer, device, metrics, predict
         if metrics:
             preds.append(predict(out.detach()).cpu())
             targets.append(y.reshape(len(y), -1)[:, 0].long().cpu() if y.dim() > 1 else y.long().cpu())
+    if _uses_distributed_sampler(loader):
+        total, n, targets, preds = _gather_epoch(total, n, targets, preds)
     if n == 0:
         raise ValueError("fit: train_loader yielded no batches (empty dataset, or drop_last with "
                          "fewer samples than batch_size)")
@@ -239,6 +279,24 @@ def _train_one_epoch(model, loader, loss_fn, optimizer, device, metrics, predict
         y_true, y_pred = torch.cat(targets), torch.cat(preds)
         row.update({f"train_{k}": float(fn(y_true, y_pred)) for k, fn in metrics.items()})
     return row
+
+
+def _uses_distributed_sampler(loader) -> bool:
+    from torch.utils.data.distributed import DistributedSampler
+
+    return (dist.is_available() and dist.is_initialized()
+            and isinstance(getattr(loader, "sampler", None), DistributedSampler))
+
+
+def _gather_epoch(total: float, n: int, targets: list, preds: list):
+    """Sum of losses and sample counts over ranks; every rank's targets and predictions (for metrics)."""
+    sums = torch.tensor([total, float(n)], dtype=torch.float64)
+    dist.all_reduce(sums, op=dist.ReduceOp.SUM)
+    if targets:
+        parts = [None] * dist.get_world_size()
+        dist.all_gather_object(parts, (torch.cat(targets), torch.cat(preds)))
+        targets, preds = [t for t, _ in parts], [p for _, p in parts]
+    return sums[0].item(), int(sums[1].item()), targets, preds
 
 
 def _model_device(model: nn.Module) -> torch.device:
