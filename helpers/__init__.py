@@ -23,14 +23,20 @@ One module per concept:
 - ``helpers.cost``          training/inference compute and cost (6·N·D, 2·N per token), break-even
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
+- ``helpers.efficiency``    timing, saved-activation bytes, gradient accumulation, activation checkpointing
+- ``helpers.deploy``        ONNX export (atomic) and an ONNX Runtime predictor with input validation
 """
 
 __version__ = "0.1.0"
 
 from . import anomaly, augment, conv, cost, downloads, optim, recommend, scratch
+from . import deploy, efficiency
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .conv import conv_output_size
 from .data import Standardizer, make_loader, train_val_test_split
+from .deploy import OnnxPredictor, check_input, export_onnx, max_abs_diff
+from .efficiency import (accumulate_gradients, accumulated_step, run_blocks, saved_activation_bytes,
+                         time_per_call)
 from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, load_peoples_daily_tagged,
                        load_review_sentiment)
 from .downloads import DownloadError, load_cifar10, load_fashion_mnist, load_mnist
@@ -67,4 +73,8 @@ __all__ = [
     # language models
     "BigramLM", "UnigramLM", "train_lm", "CharTokenizer", "get_batch",
     "LoRALinear", "apply_lora", "merge_lora", "unmerge_lora",
+    # efficient training, deployment
+    "deploy", "efficiency",
+    "accumulate_gradients", "accumulated_step", "run_blocks", "saved_activation_bytes", "time_per_call",
+    "OnnxPredictor", "check_input", "export_onnx", "max_abs_diff",
 ]
