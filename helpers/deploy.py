@@ -112,8 +112,10 @@ def check_input(x, feature_shape: Sequence[int], dtype=np.float32) -> np.ndarray
     if x.dtype != dtype:
         raise TypeError(f"x has dtype {x.dtype}, expected {dtype}; convert explicitly with x.astype(np.{dtype})")
     if x.ndim != 1 + len(feature_shape):
+        hint = ("a single sample needs a batch axis: x[None]" if x.ndim == len(feature_shape) else
+                f"reshape it, e.g. x.reshape(len(x), {', '.join(map(str, feature_shape))})")
         raise ValueError(f"x has shape {x.shape} ({x.ndim} dims), expected {expected} "
-                         f"({1 + len(feature_shape)} dims); a single sample needs a batch axis: x[None]")
+                         f"({1 + len(feature_shape)} dims); {hint}")
     if tuple(x.shape[1:]) != feature_shape:
         raise ValueError(f"x has shape {x.shape}: {x.shape[1:]} features per sample, expected {feature_shape}")
     if x.shape[0] == 0:

@@ -103,6 +103,7 @@ def test_predictor_needs_an_existing_file_with_fixed_feature_dims(tmp_path):
     (np.zeros((2, 6)), TypeError, r"dtype float64, expected float32; convert explicitly"),
     (np.zeros((2, 6), np.int64), TypeError, r"dtype int64, expected float32"),
     (np.zeros(6, np.float32), ValueError, r"shape \(6,\) \(1 dims\), expected \(batch, 6\).*x\[None\]"),
+    (np.zeros((2, 2, 3), np.float32), ValueError, r"\(3 dims\), expected \(batch, 6\).*x.reshape\(len\(x\), 6\)"),
     (np.zeros((2, 5), np.float32), ValueError, r"\(5,\) features per sample, expected \(6,\)"),
     (np.zeros((0, 6), np.float32), ValueError, r"empty batch"),
     (np.array([[0, 1, 2, 3, 4, 5], [0, 1, np.nan, 3, 4, 5]], np.float32), ValueError,
