@@ -102,8 +102,11 @@ def accumulated_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn
     return loss
 
 
-def run_blocks(blocks: Sequence[nn.Module], x: torch.Tensor, checkpointed: bool = False) -> torch.Tensor:
+def run_blocks(blocks: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor,
+               checkpointed: bool = False) -> torch.Tensor:
     """``x -> blocks[-1](... blocks[0](x))``; with ``checkpointed``, each block is recomputed in backward.
+
+    ``blocks``: modules (or functions) mapping ``(B, T, C) -> (B, T, C)``, e.g. ``gpt.transformer.h``.
 
     Activation checkpointing keeps only each block's input during the forward
     pass and recomputes the block's inner activations when backward needs them
