@@ -30,17 +30,23 @@ One module per concept:
 - ``helpers.recipes``       full-scale CIFAR-10 training recipe with a JSON log (``train_cifar10``)
 - ``helpers.compress``      magnitude pruning, int8 quantisation, knowledge-distillation loss
 - ``helpers.distributed``   data-parallel training in real processes (``launch``, gloo, DDP)
+- ``helpers.efficiency``    timing, saved-activation bytes, gradient accumulation, activation checkpointing
+- ``helpers.deploy``        ONNX export (atomic) and an ONNX Runtime predictor with input validation
 """
 
 __version__ = "0.1.0"
 
-from . import anomaly, augment, compress, conv, corpora, cost, distributed, downloads, optim, recipes, recommend, scaling, scratch
+from . import (anomaly, augment, compress, conv, corpora, cost, deploy, distributed, downloads, efficiency,
+               interpret, optim, privacy, recipes, recommend, scaling, scratch)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .compress import (distillation_loss, global_magnitude_prune, quantize_linear_int8, remove_pruning, sparsity,
                        state_dict_bytes)
 from .conv import conv_output_size
 from .corpora import download_chinese_poetry, load_chinese_poetry
 from .data import Standardizer, make_loader, train_val_test_split
+from .deploy import OnnxPredictor, check_input, export_onnx, max_abs_diff
+from .efficiency import (accumulate_gradients, accumulated_step, run_blocks, saved_activation_bytes,
+                         time_per_call)
 from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, load_peoples_daily_tagged,
                        load_review_sentiment)
 from .distributed import all_reduce_mean, get_rank, get_world_size, is_main_process, launch
@@ -58,14 +64,14 @@ from .recipes import CifarRun, cifar10_data, train_cifar10
 from .text import CharTokenizer, get_batch
 from .text_features import CharVocab, bag_of_chars
 from .train import History, evaluate, fit, logits_to_labels
-from . import interpret, privacy
 from .interpret import gradient_times_input, integrated_gradients, randomized_copy, saliency
 from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, local_train, per_sample_grads,
                       per_sample_norms, split_clients, weighted_average)
 
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
-    "anomaly", "augment", "compress", "conv", "corpora", "cost", "distributed", "downloads", "optim", "recipes", "recommend", "scaling", "scratch",
+    "anomaly", "augment", "compress", "conv", "corpora", "cost", "deploy", "distributed", "downloads", "efficiency",
+    "interpret", "optim", "privacy", "recipes", "recommend", "scaling", "scratch",
     # environment, data
     "Env", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
@@ -88,7 +94,7 @@ __all__ = [
     "BigramLM", "UnigramLM", "train_lm", "CharTokenizer", "get_batch",
     "LoRALinear", "apply_lora", "merge_lora", "unmerge_lora",
     # privacy and interpretability
-    "interpret", "privacy", "split_clients", "label_histogram", "weighted_average", "local_train", "fedavg",
+    "split_clients", "label_histogram", "weighted_average", "local_train", "fedavg",
     "per_sample_grads", "per_sample_norms", "clip_per_sample", "dp_sgd_step",
     "saliency", "gradient_times_input", "integrated_gradients", "randomized_copy",
     # scaling laws
@@ -96,4 +102,7 @@ __all__ = [
     # model compression
     "distillation_loss", "global_magnitude_prune", "quantize_linear_int8", "remove_pruning", "sparsity",
     "state_dict_bytes",
+    # efficient training, deployment
+    "accumulate_gradients", "accumulated_step", "run_blocks", "saved_activation_bytes", "time_per_call",
+    "OnnxPredictor", "check_input", "export_onnx", "max_abs_diff",
 ]
