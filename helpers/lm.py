@@ -118,24 +118,46 @@ def cosine_lr(it: int, *, lr: float, warmup: int, max_iters: int, min_lr: float)
 
 
 def configure_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.1,
-                        betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
-    """AdamW with two groups: weight decay on the weights of linear layers only.
+                        betas: tuple[float, float] = (0.9, 0.95),
+                        embedding_lr_scale: float = 1.0) -> torch.optim.AdamW:
+    """AdamW with weight decay on the weights of linear layers only.
 
-    Biases, LayerNorm parameters and embeddings (including a tied output layer)
-    are not decayed. Only parameters with ``requires_grad`` are included.
+    Biases, LayerNorm parameters and the vocabulary/position matrices (every
+    ``nn.Embedding`` and the model's ``lm_head``, tied or not) are not decayed.
+    ``embedding_lr_scale != 1`` moves those matrices into a third group whose
+    learning rate is ``lr * embedding_lr_scale`` (each group carries its factor
+    as ``"lr_scale"``, which :func:`train_lm`'s schedule respects). Only
+    parameters with ``requires_grad`` are included.
     """
-    no_decay_ids = set()
+    if not embedding_lr_scale > 0:
+        raise ValueError(f"embedding_lr_scale={embedding_lr_scale!r} must be > 0")
+    embedding_ids = set()
     for module in model.modules():
-        if isinstance(module, (nn.Embedding, nn.LayerNorm)):
-            no_decay_ids.update(id(p) for p in module.parameters(recurse=False))
-    decay, no_decay, seen = [], [], set()
+        if isinstance(module, nn.Embedding):
+            embedding_ids.update(id(p) for p in module.parameters(recurse=False))
+    head = getattr(model, "lm_head", None)
+    if isinstance(head, nn.Linear):
+        embedding_ids.add(id(head.weight))
+    norm_ids = {id(p) for m in model.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters(recurse=False)}
+    separate = embedding_lr_scale != 1.0
+    decay, no_decay, embeddings, seen = [], [], [], set()
     for name, p in model.named_parameters():
         if not p.requires_grad or id(p) in seen:
             continue
         seen.add(id(p))
-        (no_decay if id(p) in no_decay_ids or p.dim() < 2 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
+        if id(p) in embedding_ids:
+            (embeddings if separate else no_decay).append(p)
+        elif id(p) in norm_ids or p.dim() < 2:
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay, "lr_scale": 1.0},
+              {"params": no_decay, "weight_decay": 0.0, "lr_scale": 1.0},
+              {"params": embeddings, "weight_decay": 0.0, "lr_scale": embedding_lr_scale}]
+    groups = [g for g in groups if g["params"]]
+    for g in groups:
+        g["lr"] = lr * g["lr_scale"]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas)
 
 
 def fixed_windows(data, block_size: int, max_windows: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,12 +222,13 @@ def train_lm(model: nn.Module, train_data, val_data, *, max_iters: int, batch_si
              warmup: int = 100, min_lr: float | None = None, weight_decay: float = 0.1,
              betas: tuple[float, float] = (0.9, 0.95), grad_clip: float | None = 1.0,
              block_size: int | None = None, eval_interval: int | None = None, eval_windows: int = 64,
-             seed: int = 0, device=None, amp: bool = False, compile: bool = False,
+             embedding_lr_scale: float = 1.0, seed: int = 0, device=None, amp: bool = False, compile: bool = False,
              progress: bool | None = None, verbose: bool = True, max_rows: int = 10) -> LMHistory:
     """Train a next-token model (``model(x, y) -> (logits, loss)``) on random windows of ``train_data``.
 
     - ``train_data, val_data``: 1-D token-id arrays (tensor, array or list).
-    - Optimiser: :func:`configure_optimizer`; learning rate :func:`cosine_lr`
+    - Optimiser: :func:`configure_optimizer` (``embedding_lr_scale`` multiplies the
+      learning rate of the embeddings and the output layer); learning rate :func:`cosine_lr`
       (``min_lr`` defaults to ``lr / 10``); ``grad_clip`` caps the global gradient norm.
     - Every ``eval_interval`` steps (default ``max_iters // 10``) and at the end, the
       loss on the first ``eval_windows`` windows of ``val_data`` (:func:`fixed_windows`).
@@ -230,7 +253,7 @@ def train_lm(model: nn.Module, train_data, val_data, *, max_iters: int, batch_si
     val_x, val_y = fixed_windows(val_data, block_size, eval_windows)
     model.to(device)
     step_model = torch.compile(model) if compile else model  # pragma: no cover - exercised on GPU runs
-    optimizer = configure_optimizer(model, lr, weight_decay, betas)
+    optimizer = configure_optimizer(model, lr, weight_decay, betas, embedding_lr_scale)
     params = [p for g in optimizer.param_groups for p in g["params"]]
     gen = torch.Generator().manual_seed(seed)
     history = LMHistory()
@@ -241,8 +264,9 @@ def train_lm(model: nn.Module, train_data, val_data, *, max_iters: int, batch_si
     model.train()
     for it in range(max_iters):
         t0 = time.perf_counter()
+        lr_now = cosine_lr(it, lr=lr, warmup=warmup, max_iters=max_iters, min_lr=min_lr)
         for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(it, lr=lr, warmup=warmup, max_iters=max_iters, min_lr=min_lr)
+            group["lr"] = lr_now * group["lr_scale"]
         x, y = get_batch(train_data, batch_size, block_size, gen, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             _, loss = step_model(x, y)
@@ -264,7 +288,7 @@ def train_lm(model: nn.Module, train_data, val_data, *, max_iters: int, batch_si
         if (it + 1) % eval_interval == 0 or it + 1 == max_iters:
             row = {"iter": it + 1, "train_loss": running / n_running,
                    "val_loss": evaluate_lm(model, val_x, val_y, device=device, amp=amp),
-                   "lr": optimizer.param_groups[0]["lr"]}
+                   "lr": lr_now}
             running, n_running = 0.0, 0
             history.append(row)
             if bar is not None:

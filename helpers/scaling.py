@@ -32,13 +32,16 @@ CHINCHILLA_TOKENS_PER_PARAM = 20.0
 def non_embedding_params(model: nn.Module) -> int:
     """Kaplan's ``N``: parameters outside every ``nn.Embedding`` (each tensor counted once).
 
-    For :class:`helpers.models.gpt.GPT` this leaves out the token embedding
-    (which is also the tied output layer) and the position embedding, and keeps
+    For :class:`helpers.models.gpt.GPT` this leaves out the token embedding,
+    the output layer (tied to it or not) and the position embedding, and keeps
     the Transformer blocks and the final LayerNorm; it equals
     :func:`gpt_non_embedding_params` of the model's config.
     """
     embedding_ids = {id(p) for m in model.modules() if isinstance(m, nn.Embedding)
                      for p in m.parameters(recurse=False)}
+    head = getattr(model, "lm_head", None)
+    if isinstance(head, nn.Linear):      # an untied output layer is a vocabulary matrix too
+        embedding_ids.add(id(head.weight))
     seen: set[int] = set()
     total = 0
     for p in model.parameters():   # parameters() already yields a shared (tied) tensor once

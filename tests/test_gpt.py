@@ -152,6 +152,21 @@ def test_num_params_equals_closed_form(bias, shape):
     assert model.num_params(non_embedding=True) == gpt_num_params(cfg, non_embedding=True) == counted - 13 * n_embd
 
 
+@pytest.mark.parametrize("tie", [True, False])
+def test_untied_output_layer_has_its_own_matrix(tie):
+    cfg = GPTConfig(vocab_size=37, block_size=13, n_layer=2, n_head=2, n_embd=8, tie_weights=tie)
+    model = GPT(cfg)
+    shared = model.lm_head.weight is model.transformer.wte.weight
+    assert shared == tie
+    counted = sum(p.numel() for p in model.parameters())           # a shared tensor is yielded once
+    assert counted == gpt_num_params(cfg) == gpt_num_params(GPTConfig(**{**cfg.to_dict(), "tie_weights": True})) + (not tie) * 37 * 8
+    if not tie:                                                    # training the head leaves the embedding alone
+        before = model.transformer.wte.weight.detach().clone()
+        model.lm_head.weight.data.add_(1.0)
+        assert torch.equal(model.transformer.wte.weight, before)
+        assert abs(model.lm_head.weight.std().item() - 0.02) < 0.02 and not torch.equal(model.lm_head.weight, before + 1.0)
+
+
 def test_gpt2_small_has_124m_parameters():
     cfg = GPTConfig(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768)
     assert gpt_num_params(cfg) == 124_439_808

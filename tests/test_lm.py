@@ -85,6 +85,36 @@ def test_weight_decay_groups():
     assert sum(len(g["params"]) for g in configure_optimizer(model, 1e-3).param_groups) == n_total - 1
 
 
+def test_embedding_lr_scale_gets_its_own_group_and_schedule():
+    model = GPT(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=8, tie_weights=False))
+    opt = configure_optimizer(model, lr=1e-3, weight_decay=0.1, embedding_lr_scale=5.0)
+    decay, no_decay, emb = opt.param_groups
+    emb_names = {n for n, p in model.named_parameters() if any(p is q for q in emb["params"])}
+    assert emb_names == {"transformer.wte.weight", "transformer.wpe.weight", "lm_head.weight"}
+    assert emb["weight_decay"] == 0.0 and emb["lr"] == pytest.approx(5e-3) and decay["lr"] == pytest.approx(1e-3)
+    assert sum(len(g["params"]) for g in opt.param_groups) == len(list(model.parameters()))
+    # scale 1: the untied head is not decayed either, and there are two groups as before
+    decay, no_decay = configure_optimizer(model, lr=1e-3).param_groups
+    assert not any(p is model.lm_head.weight for p in decay["params"])
+    with pytest.raises(ValueError, match="embedding_lr_scale"):
+        configure_optimizer(model, lr=1e-3, embedding_lr_scale=0)
+
+
+def test_train_lm_applies_the_embedding_lr_scale():
+    # One step of AdamW moves every parameter by about lr (the first step is lr * sign(g)),
+    # so the embedding rows that were used move by about 3x as much as the other weights.
+    torch.manual_seed(0)
+    cfg = GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, n_embd=8, tie_weights=False)
+    model = GPT(cfg)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    hist = train_lm(model, torch.arange(200) % 12, torch.arange(100) % 12, max_iters=1, batch_size=4, lr=1e-2,
+                    warmup=0, weight_decay=0.0, grad_clip=None, embedding_lr_scale=3.0, verbose=False)
+    step = {n: (p.detach() - before[n]).abs().max().item() for n, p in model.named_parameters()}
+    assert step["lm_head.weight"] == pytest.approx(3e-2, rel=1e-3)
+    assert step["transformer.h.0.mlp.c_fc.weight"] == pytest.approx(1e-2, rel=1e-3)
+    assert hist["lr"][-1] == pytest.approx(1e-2)
+
+
 def test_fixed_windows_are_contiguous_and_shifted():
     x, y = fixed_windows(torch.arange(50), block_size=8, max_windows=4)
     assert x.shape == (4, 8) and torch.equal(x[1], torch.arange(8, 16)) and torch.equal(y, x + 1)

@@ -27,6 +27,13 @@ def test_non_embedding_params_match_the_hand_formula(n_layer, n_embd, bias):
     assert abs(scaling.gpt_non_embedding_params(config) / (12 * L * d * d) - 1) < 0.35
 
 
+def test_untied_output_layer_is_not_counted_as_non_embedding():
+    tied = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=8))
+    untied = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=8, tie_weights=False))
+    assert scaling.non_embedding_params(untied) == scaling.non_embedding_params(tied)
+    assert sum(p.numel() for p in untied.parameters()) - sum(p.numel() for p in tied.parameters()) == 50 * 8
+
+
 def test_non_embedding_params_counts_shared_tensors_once():
     lin = nn.Linear(3, 3)
     model = nn.Sequential(lin, lin, nn.Embedding(10, 3))

@@ -3,7 +3,7 @@
     idx: (B, T) token ids
       -> token embedding + learned position embedding         (B, T, C)
       -> n_layer x Block:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))   (pre-LayerNorm)
-      -> ln_f -> lm_head (weights tied to the token embedding) -> logits: (B, T, vocab_size)
+      -> ln_f -> lm_head (by default tied to the token embedding) -> logits: (B, T, vocab_size)
 
 ``forward(idx, targets)`` returns ``(logits, loss)`` with the next-token
 cross-entropy when ``targets: (B, T)`` (``idx`` shifted by one) is given.
@@ -30,6 +30,8 @@ class GPTConfig:
 
     ``block_size``: the longest context (number of positions); ``n_embd`` must be
     divisible by ``n_head`` (each head has ``n_embd // n_head`` dimensions).
+    ``tie_weights=False`` gives the output layer its own ``(vocab_size, n_embd)``
+    matrix instead of reusing the token embedding (GPT-2 ties them).
     """
 
     vocab_size: int
@@ -39,6 +41,7 @@ class GPTConfig:
     n_embd: int
     dropout: float = 0.0
     bias: bool = True
+    tie_weights: bool = True
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -56,11 +59,11 @@ class GPTConfig:
 
 
 def gpt_num_params(config: GPTConfig, non_embedding: bool = False) -> int:
-    """Closed-form parameter count of ``GPT(config)`` (lm_head tied to the token embedding).
+    """Closed-form parameter count of ``GPT(config)``.
 
     With V = vocab_size, T = block_size, L = n_layer, d = n_embd, b = 1 if bias else 0:
 
-        V*d + T*d  +  L * (12*d^2 + 2*d + 11*b*d)  +  d + b*d
+        V*d + T*d  +  L * (12*d^2 + 2*d + 11*b*d)  +  d + b*d  (+ V*d if the output layer is not tied)
 
     per block: attention 4*d^2 (+4d bias), MLP 8*d^2 (+5d bias), two LayerNorms
     2d (+2d bias); the final LayerNorm d (+d). ``non_embedding=True`` leaves out
@@ -69,6 +72,8 @@ def gpt_num_params(config: GPTConfig, non_embedding: bool = False) -> int:
     """
     V, T, L, d, b = config.vocab_size, config.block_size, config.n_layer, config.n_embd, int(config.bias)
     total = V * d + T * d + L * (12 * d * d + 2 * d + 11 * b * d) + d + b * d
+    if not config.tie_weights:
+        total += V * d
     return total - T * d if non_embedding else total
 
 
@@ -187,7 +192,8 @@ class GPT(nn.Module):
             ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
         ))
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.transformer.wte.weight   # weight tying: one matrix, two uses
+        if config.tie_weights:
+            self.lm_head.weight = self.transformer.wte.weight   # weight tying: one matrix, two uses
         self.apply(self._init_weights)
         # GPT-2: residual projections scaled so the residual stream's variance does not grow with depth.
         for name, p in self.named_parameters():
@@ -204,7 +210,7 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
     def num_params(self, non_embedding: bool = False) -> int:
-        """Number of parameters (the tied matrix counted once); ``non_embedding`` leaves out ``wpe``."""
+        """Number of parameters (a tied matrix counted once); ``non_embedding`` leaves out ``wpe``."""
         n = sum(p.numel() for p in self.parameters())
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
