@@ -94,6 +94,23 @@ def test_every_question_has_a_section_that_links_to_a_lesson(label, question):
     assert lesson_links(found[label]), f"section ({label})= ({question}) links to no existing lesson .md"
 
 
+# Questions whose answer is measured in part 8: the section must link that lesson.
+PART8_ANSWERS = {
+    "faq-training-efficiency": "chapters/08_future/01_efficient_training.md",
+    "faq-hardware": "chapters/08_future/04_distributed.md",
+    "faq-compression": "chapters/08_future/02_compression.md",
+    "faq-deployment": "chapters/08_future/03_deployment.md",
+    "faq-privacy": "chapters/08_future/06_privacy_interpretability.md",
+    "faq-interpretability": "chapters/08_future/06_privacy_interpretability.md",
+}
+
+
+@pytest.mark.parametrize("label,lesson", sorted(PART8_ANSWERS.items()))
+def test_part8_questions_link_their_lesson(label, lesson):
+    found = sections(FAQ.read_text(encoding="utf-8"))
+    assert lesson in lesson_links(found[label]), f"section ({label})= should link {lesson}"
+
+
 def test_every_relative_link_on_the_page_exists():
     for target in LINK.findall(FAQ.read_text(encoding="utf-8")):
         if "://" not in target:
