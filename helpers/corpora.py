@@ -44,13 +44,13 @@ import os
 import re
 import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .atomic import atomic_path, write_text_atomic
 from .datasets import MissingDataError, package_file
 from .downloads import DATA_ENV_VAR, DEFAULT_ROOT, MIRROR_ENV_VAR, TIMEOUT_S, DownloadError, data_root
 
@@ -126,29 +126,22 @@ def _urls(name: str, corpus: Corpus, mirror: str | None) -> list[str]:
 
 def _download(url: str, target: Path, corpus: Corpus) -> None:
     """Stream ``url`` into a temporary file next to ``target``; rename it only if size and SHA-512 match."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
+    with atomic_path(target, suffix=".part") as tmp:
         h = hashlib.sha512()
         received = 0
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+        with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             while block := response.read(1 << 20):
                 received += len(block)
                 if received > corpus.size:
                     raise DownloadError(f"{url}: more than the expected {corpus.size} bytes; not this file")
                 f.write(block)
                 h.update(block)
-            f.flush()
-            os.fsync(f.fileno())
         if received != corpus.size:
             raise DownloadError(f"{url}: connection closed after {received} of {corpus.size} bytes")
         got = "sha512-" + base64.b64encode(h.digest()).decode("ascii")
         if got != corpus.integrity:
             raise DownloadError(f"{url}: checksum mismatch ({got[:31]}..., expected {corpus.integrity[:31]}...); "
                                 "the server sent a different or damaged file")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _command(name: str, root) -> str:
@@ -265,19 +258,6 @@ def _check_collections(collections) -> tuple[str, ...]:
     return collections
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def load_chinese_poetry(root=None, download: bool = True, collections=("tang", "song", "songci"),
                         simplified: bool = False, mirror: str | None = None) -> str:
     """Classical Chinese poems as one UTF-8 string: each poem is its title line then its lines,
@@ -304,7 +284,7 @@ def load_chinese_poetry(root=None, download: bool = True, collections=("tang", "
         # convert only the traditional collections: simplified text has its own 乾, 著 ...
         poems += [to_simplified(p) for p in part] if simplified and corpus.collections[name].traditional else part
     text = "\n\n".join(poems) + "\n"
-    _atomic_write_text(cached, text)
+    write_text_atomic(cached, text)
     return text
 
 

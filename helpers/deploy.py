@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from .atomic import atomic_path
 
 
 def max_abs_diff(a, b) -> float:
@@ -76,19 +76,12 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path, dynamic_batch: bo
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None   # one entry per input
     was_training = model.training
     model.eval()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        with _quiet_exporter():
+        with atomic_path(path) as tmp, _quiet_exporter():
             program = torch.onnx.export(model, (example,), dynamo=True, verbose=False,
                                         input_names=[input_name], output_names=[output_name],
                                         dynamic_shapes=dynamic_shapes)
-            program.save(tmp, external_data=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+            program.save(str(tmp), external_data=False)
     finally:
         model.train(was_training)
     return path

@@ -34,7 +34,6 @@ import os
 import pickle
 import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .datasets import MissingDataError
 
 DATA_ENV_VAR = "LLMBOOK_DATA"
@@ -129,11 +129,10 @@ def _base_urls(dataset: str, remote: Remote, mirror: str | None) -> list[str]:
 
 def _download(url: str, target: Path, md5: str) -> None:
     """Stream ``url`` into a temporary file next to ``target``; rename it only if complete and verified."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
+    with atomic_path(target, suffix=".part") as tmp:
         h = hashlib.md5(usedforsecurity=False)
         received = 0
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+        with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             expected = response.headers.get("Content-Length")
             while block := response.read(1 << 20):
                 f.write(block)
@@ -141,15 +140,9 @@ def _download(url: str, target: Path, md5: str) -> None:
                 received += len(block)
             if expected is not None and received != int(expected):
                 raise DownloadError(f"{url}: connection closed after {received} of {expected} bytes")
-            f.flush()
-            os.fsync(f.fileno())
         if h.hexdigest() != md5:
             raise DownloadError(f"{url}: checksum mismatch (MD5 {h.hexdigest()}, expected {md5}); "
                                 "the server sent a different or damaged file")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def fetch(dataset: str, key: str, root=None, download: bool = True, mirror: str | None = None) -> Path:

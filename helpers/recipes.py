@@ -27,10 +27,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -39,6 +37,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .atomic import write_text_atomic
 from .augment import Augmented, compose, random_crop, random_hflip
 from .data import train_val_test_split
 from .downloads import CIFAR10_CLASSES, load_cifar10
@@ -275,18 +274,7 @@ def write_json_atomic(path, data: dict) -> Path:
     """Write ``data`` as JSON to ``path`` via a temporary file and a rename: never a half-written log."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _sync(device: torch.device) -> None:
