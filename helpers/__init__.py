@@ -25,6 +25,7 @@ One module per concept:
 - ``helpers.scaling``       scaling laws: non-embedding parameters, power-law fits, Chinchilla-optimal N and D
 - ``helpers.plot``          the book's figure style, training curves, confusion matrices, decision boundaries
 - ``helpers.checkpoint``    atomic ``save_checkpoint`` / safe ``load_checkpoint``
+- ``helpers.atomic``        a file appears complete or not at all (``atomic_path``)
 - ``helpers.privacy``       client splits, federated averaging (``fedavg``), DP-SGD (``dp_sgd_step``)
 - ``helpers.interpret``     saliency maps: gradient, gradient x input, integrated gradients
 - ``helpers.recipes``       full-scale CIFAR-10 training recipe with a JSON log (``train_cifar10``)
