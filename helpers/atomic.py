@@ -1,4 +1,4 @@
-"""Atomic file writes: a file appears under its name complete, or not at all.
+"""Atomic file writes: a file appears under its name complete, or not at all::
 
     with atomic_path("model.onnx") as tmp:      # tmp: a fresh file next to model.onnx
         export_to(tmp)                           # write it any way you like, by path

@@ -59,7 +59,7 @@ def _prunable(model: nn.Module, module_types=PRUNABLE) -> list[nn.Module]:
 # ----------------------------------------------------------------------------- pruning
 
 def global_magnitude_prune(model: nn.Module, amount: float, module_types=PRUNABLE) -> nn.Module:
-    """Zero the fraction ``amount`` of weights with the smallest |w|, ranked across all layers together.
+    """Zero the fraction ``amount`` of weights with the smallest ``|w|``, ranked across all layers together.
 
     Only the ``weight`` of ``module_types`` layers (Linear, Conv2d) is pruned; biases are kept.
     ``torch.nn.utils.prune.global_unstructured`` with ``L1Unstructured``: a layer whose weights are
