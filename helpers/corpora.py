@@ -36,23 +36,18 @@ with these options).
 from __future__ import annotations
 
 import ast
-import base64
-import hashlib
-import http.client
 import json
 import os
 import re
-import sys
 import tarfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .atomic import atomic_path, write_text_atomic
+from .atomic import write_text_atomic
 from .datasets import MissingDataError, package_file
-from .downloads import DATA_ENV_VAR, DEFAULT_ROOT, MIRROR_ENV_VAR, TIMEOUT_S, DownloadError, data_root
+from .downloads import (DATA_ENV_VAR, DEFAULT_ROOT, MIRROR_ENV_VAR, DownloadError, Remote,  # noqa: F401
+                        checksum_of, data_root, fetch_file)
 
 
 @dataclass(frozen=True)
@@ -106,13 +101,9 @@ POETRY = "chinese-poetry"
 # ---------------------------------------------------------------------------------------------
 # Download and check
 
-def integrity_of(path, chunk_size: int = 1 << 20) -> str:
+def integrity_of(path) -> str:
     """npm-style integrity of a file: ``"sha512-"`` + base64 of its SHA-512 digest."""
-    h = hashlib.sha512()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk_size), b""):
-            h.update(block)
-    return "sha512-" + base64.b64encode(h.digest()).decode("ascii")
+    return checksum_of(path, "sha512-")
 
 
 def _urls(name: str, corpus: Corpus, mirror: str | None) -> list[str]:
@@ -122,26 +113,6 @@ def _urls(name: str, corpus: Corpus, mirror: str | None) -> list[str]:
     if env_mirror:
         return [f"{env_mirror.rstrip('/')}/{name}/{corpus.filename}"]
     return list(corpus.urls)
-
-
-def _download(url: str, target: Path, corpus: Corpus) -> None:
-    """Stream ``url`` into a temporary file next to ``target``; rename it only if size and SHA-512 match."""
-    with atomic_path(target, suffix=".part") as tmp:
-        h = hashlib.sha512()
-        received = 0
-        with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            while block := response.read(1 << 20):
-                received += len(block)
-                if received > corpus.size:
-                    raise DownloadError(f"{url}: more than the expected {corpus.size} bytes; not this file")
-                f.write(block)
-                h.update(block)
-        if received != corpus.size:
-            raise DownloadError(f"{url}: connection closed after {received} of {corpus.size} bytes")
-        got = "sha512-" + base64.b64encode(h.digest()).decode("ascii")
-        if got != corpus.integrity:
-            raise DownloadError(f"{url}: checksum mismatch ({got[:31]}..., expected {corpus.integrity[:31]}...); "
-                                "the server sent a different or damaged file")
 
 
 def _command(name: str, root) -> str:
@@ -157,28 +128,9 @@ def download_chinese_poetry(root=None, download: bool = True, mirror: str | None
     ``FileNotFoundError``) instead of touching the network.
     """
     corpus = CORPORA[POETRY]
-    folder = data_root(root) / POETRY
-    target = folder / corpus.filename
-    if target.is_file() and integrity_of(target) == corpus.integrity:
-        return target
-    command = _command(POETRY, root)
-    if not download:
-        state = "is damaged (checksum mismatch)" if target.is_file() else "is missing"
-        raise MissingDataError(f"{target} {state}; download it with `{command}` "
-                               f"or call the loader with download=True")
-    folder.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for url in _urls(POETRY, corpus, mirror):
-        print(f"downloading {url} ({corpus.size / 1e6:.0f} MB) -> {target}", file=sys.stdout, flush=True)
-        try:
-            _download(url, target, corpus)
-            return target
-        except (DownloadError, urllib.error.URLError, http.client.HTTPException, OSError) as e:
-            failures.append(f"  {url}: {e}")
-    raise DownloadError(f"could not download {corpus.filename}:\n" + "\n".join(failures) +
-                        f"\nNothing was kept under {folder}. Retry with `{command}` (the download restarts "
-                        f"from the beginning), pass mirror=..., set ${MIRROR_ENV_VAR}, or put the file there "
-                        f"yourself (its npm integrity must be {corpus.integrity}).")
+    remote = Remote(corpus.filename, corpus.integrity, (), size=corpus.size)
+    return fetch_file(remote, data_root(root) / POETRY, _urls(POETRY, corpus, mirror), _command(POETRY, root),
+                      download)
 
 
 # ---------------------------------------------------------------------------------------------

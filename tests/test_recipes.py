@@ -11,7 +11,7 @@ import helpers
 from helpers import MissingDataError, ResNet9, recipes
 from helpers.recipes import TensorBatches, cifar10_data, train_cifar10
 
-from cifar_fixture import PALETTE, _Server, use_fixture, write_cifar_archive
+from cifar_fixture import PALETTE, LocalServer, use_fixture, write_cifar_archive
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_download_from_a_local_server(tmp_path, monkeypatch):
     from cifar_fixture import archive_bytes
 
     archive, _ = archive_bytes()
-    server = _Server()
+    server = LocalServer()
     try:
         server.files["/cifar-10/cifar-10-python.tar.gz"] = archive
         use_fixture(monkeypatch, archive, f"{server.url}/cifar-10/")

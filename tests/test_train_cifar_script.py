@@ -8,7 +8,7 @@ import pytest
 
 from helpers import MissingDataError
 
-from cifar_fixture import _Server, archive_bytes, use_fixture
+from cifar_fixture import LocalServer, archive_bytes, use_fixture
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_cifar.py"
 
@@ -23,7 +23,7 @@ def _load_script():
 @pytest.fixture
 def served(monkeypatch):
     archive, _ = archive_bytes()
-    server = _Server()
+    server = LocalServer()
     server.files["/cifar-10/cifar-10-python.tar.gz"] = archive
     use_fixture(monkeypatch, archive, f"{server.url}/cifar-10/")
     yield server
