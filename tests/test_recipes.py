@@ -145,6 +145,23 @@ def test_training_loss_decreases_on_learnable_colours(cache):
     assert run.test_acc >= 0.5                     # chance is 0.1
 
 
+def test_channels_last_changes_memory_layout_not_results(cache):
+    """Same seed, same batches: the channels-last run agrees with the plain one up to float rounding."""
+    root, _ = cache
+    runs = {}
+    for channels_last in (True, False):
+        torch.manual_seed(0)
+        model = ResNet9(width=4)
+        runs[channels_last] = train_cifar10(model, root, epochs=2, batch_size=8, lr=0.05,
+                                            channels_last=channels_last, verbose=False)
+        conv = model.prep[0].weight
+        assert conv.is_contiguous(memory_format=torch.channels_last) == channels_last
+        assert runs[channels_last].log["config"]["channels_last"] is channels_last
+    a, b = runs[True], runs[False]
+    np.testing.assert_allclose(a.history["train_loss"], b.history["train_loss"], rtol=1e-4)
+    assert a.test_loss == pytest.approx(b.test_loss, rel=1e-4)
+
+
 def test_adam_constant_like_the_articles(cache):
     root, _ = cache
     run = train_cifar10(_linear(), root, epochs=3, batch_size=4, lr=1e-3, optimizer="adam", schedule="constant",
