@@ -50,3 +50,17 @@ def bypass_proxies(monkeypatch) -> None:
     """A proxy configured on the machine must not see requests to 127.0.0.1."""
     for var in ("no_proxy", "NO_PROXY"):
         monkeypatch.setenv(var, "127.0.0.1,localhost")
+
+
+def isolate_cache(monkeypatch, cache) -> None:
+    """Downloads go to ``cache``, from the URLs the test patched in: no mirror, no proxy."""
+    from helpers import downloads
+
+    monkeypatch.delenv(downloads.MIRROR_ENV_VAR, raising=False)
+    bypass_proxies(monkeypatch)
+    monkeypatch.setenv(downloads.DATA_ENV_VAR, str(cache))
+
+
+def leftovers(folder) -> list[str]:
+    """Names in ``folder`` (none if it does not exist): a failed download must leave nothing behind."""
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []

@@ -15,7 +15,7 @@ import tarfile
 import urllib.request
 
 import pytest
-from http_fixture import LocalServer, bypass_proxies
+from http_fixture import LocalServer, isolate_cache, leftovers
 
 from helpers import MissingDataError, corpora
 from helpers.corpora import DownloadError
@@ -84,15 +84,9 @@ def server(monkeypatch, tmp_path):
     srv = LocalServer()
     srv.files[f"/npm/{NAME}"] = ARCHIVE
     _patch(monkeypatch, urls=(f"{srv.url}/npm/{NAME}",), size=len(ARCHIVE), integrity=_integrity(ARCHIVE))
-    monkeypatch.delenv(corpora.MIRROR_ENV_VAR, raising=False)
-    bypass_proxies(monkeypatch)
-    monkeypatch.setenv(corpora.DATA_ENV_VAR, str(tmp_path / "cache"))
+    isolate_cache(monkeypatch, tmp_path / "cache")
     yield srv
     srv.close()
-
-
-def _leftovers(folder):
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 def test_download_verifies_and_caches(server, tmp_path):
@@ -102,7 +96,7 @@ def test_download_verifies_and_caches(server, tmp_path):
     assert corpora.download_chinese_poetry() == path
     assert corpora.download_chinese_poetry(download=False) == path
     assert server.hits == {f"/npm/{NAME}": 1}
-    assert _leftovers(path.parent) == [NAME]
+    assert leftovers(path.parent) == [NAME]
 
 
 def test_loaded_text_is_exact_and_ordered_numerically(server, tmp_path):
@@ -110,7 +104,7 @@ def test_loaded_text_is_exact_and_ordered_numerically(server, tmp_path):
     assert text == EXPECTED
     # the built text is cached next to the tarball; the second call does not open the tarball
     folder = tmp_path / "cache" / "chinese-poetry"
-    assert _leftovers(folder) == ["chinese-poetry-2.0.1.tang+song+songci.txt", NAME]
+    assert leftovers(folder) == ["chinese-poetry-2.0.1.tang+song+songci.txt", NAME]
     (folder / NAME).unlink()
     assert corpora.load_chinese_poetry(download=False) == EXPECTED
     assert server.hits == {f"/npm/{NAME}": 1}
@@ -139,14 +133,14 @@ def test_checksum_mismatch_raises_and_keeps_nothing(server, tmp_path, monkeypatc
     with pytest.raises(DownloadError, match=r"checksum mismatch(.|\n)*Retry with `python -m helpers.corpora "
                                             r"chinese-poetry`"):
         corpora.load_chinese_poetry()
-    assert _leftovers(tmp_path / "cache" / "chinese-poetry") == []
+    assert leftovers(tmp_path / "cache" / "chinese-poetry") == []
 
 
 def test_truncated_download_raises_and_keeps_nothing(server, tmp_path):
     server.truncate.add(f"/npm/{NAME}")
     with pytest.raises(DownloadError, match=NAME):
         corpora.load_chinese_poetry()
-    assert _leftovers(tmp_path / "cache" / "chinese-poetry") == []
+    assert leftovers(tmp_path / "cache" / "chinese-poetry") == []
 
 
 def test_short_or_long_body_is_caught_by_the_byte_count(server, tmp_path, monkeypatch):
@@ -163,7 +157,7 @@ def test_short_or_long_body_is_caught_by_the_byte_count(server, tmp_path, monkey
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Body(too_long))
     with pytest.raises(DownloadError, match=f"more than the expected {len(ARCHIVE)} bytes"):
         corpora.download_chinese_poetry()
-    assert _leftovers(tmp_path / "cache" / "chinese-poetry") == []
+    assert leftovers(tmp_path / "cache" / "chinese-poetry") == []
 
 
 def test_damaged_cache_file_is_downloaded_again(server):
@@ -194,7 +188,7 @@ def test_404_then_second_url_and_retry_advice(server, tmp_path, monkeypatch):
     message = str(info.value)
     assert "404" in message and corpora.MIRROR_ENV_VAR in message and corpus.integrity in message
     assert f"Retry with `python -m helpers.corpora chinese-poetry --root {tmp_path / 'other'}`" in message
-    assert _leftovers(tmp_path / "other" / "chinese-poetry") == []
+    assert leftovers(tmp_path / "other" / "chinese-poetry") == []
 
 
 def test_mirror_argument_and_environment_variable(server, tmp_path, monkeypatch):
@@ -216,7 +210,7 @@ def test_failed_cache_write_leaves_no_file(server, tmp_path, monkeypatch):
     monkeypatch.setattr(corpora.os, "replace", disk_full)
     with pytest.raises(OSError, match="No space left"):
         corpora.load_chinese_poetry()
-    assert _leftovers(archive.parent) == [NAME]
+    assert leftovers(archive.parent) == [NAME]
 
 
 def test_unknown_or_repeated_collection_is_a_clear_error():

