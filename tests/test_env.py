@@ -83,3 +83,17 @@ def test_setup_seeds_prints_one_line_and_returns_env(capsys, monkeypatch):
     env.setup(seed=7, device="cpu", quiet=True)
     assert torch.equal(a, torch.rand(3))
     assert env.setup(full=True, quiet=True).full
+
+
+def test_find_upwards_returns_the_nearest_match_or_none(tmp_path, monkeypatch):
+    from helpers.env import find_upwards
+
+    (tmp_path / "benchmarks" / "run").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "benchmarks" / "other").mkdir(parents=True)
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir()
+    assert find_upwards("benchmarks/run", deep) == tmp_path / "benchmarks" / "run"
+    assert find_upwards("benchmarks/other", deep) == tmp_path / "a" / "b" / "benchmarks" / "other"
+    assert find_upwards("benchmarks/missing", deep) is None
+    monkeypatch.chdir(deep)
+    assert find_upwards("benchmarks/run") == tmp_path / "benchmarks" / "run"
