@@ -3,6 +3,7 @@
 One module per concept:
 
 - ``helpers.env``           seeding, device selection, run scale (``setup``)
+- ``helpers.threads``       CPU thread settings that stay fast on a busy machine (``thread_setting``)
 - ``helpers.data``          deterministic splits, standardisation, DataLoaders
 - ``helpers.datasets``      real datasets bundled in installed packages (offline)
 - ``helpers.downloads``     full-scale MNIST, Fashion-MNIST, CIFAR-10: downloaded, checked, parsed
@@ -37,6 +38,9 @@ One module per concept:
 
 __version__ = "0.1.0"
 
+# First, before anything imports torch: OpenMP threads that sleep when idle (see helpers.threads).
+from . import threads  # noqa: I001  (import order matters)
+from .threads import thread_setting
 from . import (anomaly, augment, compress, conv, corpora, cost, deploy, distributed, downloads, efficiency,
                interpret, optim, privacy, recipes, recommend, scaling, scratch)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
@@ -72,7 +76,7 @@ from .privacy import (clip_per_sample, dp_sgd_step, fedavg, label_histogram, loc
 __all__ = [
     # modules used by name (helpers.conv.conv2d_loops, ...)
     "anomaly", "augment", "compress", "conv", "corpora", "cost", "deploy", "distributed", "downloads", "efficiency",
-    "interpret", "optim", "privacy", "recipes", "recommend", "scaling", "scratch",
+    "interpret", "optim", "privacy", "recipes", "recommend", "scaling", "scratch", "threads", "thread_setting",
     # environment, data
     "Env", "find_upwards", "get_device", "get_scale", "seed_everything", "setup",
     "Standardizer", "make_loader", "train_val_test_split",

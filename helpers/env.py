@@ -3,7 +3,7 @@
 Every chapter starts with the same cell, which calls :func:`setup`::
 
     env = helpers.setup(seed=0, full=FULL_SCALE)
-    # device=cpu | scale=default | seed=0 | python 3.11.7 | torch 2.13.0 | numpy 2.4.6 | helpers 0.1.0
+    # device=cpu | scale=default | seed=0 | python 3.11.7 | torch 2.13.0 | numpy 2.4.6 | helpers 0.1.0 | threads=2 (...)
 
 Scale
 -----
@@ -36,6 +36,7 @@ class Env:
     device: torch.device
     scale: str
     seed: int
+    threads: str = ""   # what helpers.threads chose, e.g. "threads=2 (idle OpenMP threads sleep: ...)"
 
     @property
     def full(self) -> bool:
@@ -49,6 +50,7 @@ class Env:
             f"device={self.device.type} | scale={self.scale} | seed={self.seed} | "
             f"python {platform.python_version()} | torch {torch.__version__} | "
             f"numpy {numpy.__version__} | helpers {__version__}"
+            + (f" | {self.threads}" if self.threads and self.device.type == "cpu" else "")
         )
 
 
@@ -133,13 +135,16 @@ def progress_enabled() -> bool:
 def setup(seed: int = 0, full: bool = False, scale: str | None = None,
           device: str | None = None, quiet: bool = False) -> Env:
     """Prepare a notebook: seed all generators, pick the device, read the scale,
-    apply the book's plot style, and print one summary line.
+    choose CPU threads (:mod:`helpers.threads`), apply the book's plot style,
+    and print one summary line.
 
     Returns an :class:`Env` with ``device``, ``scale`` and ``seed``.
     """
+    from .threads import configure
+
     resolved_scale = get_scale(scale, full)
     seed_everything(seed)
-    env = Env(device=get_device(device), scale=resolved_scale, seed=seed)
+    env = Env(device=get_device(device), scale=resolved_scale, seed=seed, threads=configure())
     from .plot import use_book_style
 
     use_book_style()
