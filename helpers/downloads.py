@@ -179,17 +179,18 @@ def _base_urls(dataset: str, remote: Remote, mirror: str | None) -> list[str]:
     return list(remote.urls)
 
 
-def download_verified(url: str, target, checksum: str, size: int | None = None) -> Path:
+def download_verified(url: str, target, checksum: str | None, size: int | None = None) -> Path:
     """Stream ``url`` into a temporary file next to ``target``; rename it to ``target`` only if verified.
 
     Verified: the byte count equals ``size`` (else the server's Content-Length,
     where it sends one) and the content's checksum equals ``checksum`` (hex MD5
-    or npm ``"sha512-..."``). Otherwise :class:`DownloadError`, and nothing is
+    or npm ``"sha512-..."``; ``None`` where no checksum is published: then only
+    the byte count is checked). Otherwise :class:`DownloadError`, and nothing is
     left under ``target``'s name.
     """
     target = Path(target)
     with atomic_path(target, suffix=".part") as tmp:
-        h = Hasher(checksum)
+        h = Hasher(checksum) if checksum is not None else None
         received = 0
         with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
@@ -199,10 +200,11 @@ def download_verified(url: str, target, checksum: str, size: int | None = None) 
                 if size is not None and received > size:
                     raise DownloadError(f"{url}: more than the expected {size} bytes; not this file")
                 f.write(block)
-                h.update(block)
+                if h is not None:
+                    h.update(block)
             if expected is not None and received != expected:
                 raise DownloadError(f"{url}: connection closed after {received} of {expected} bytes")
-        if h.value() != checksum:
+        if h is not None and h.value() != checksum:
             raise DownloadError(f"{url}: checksum mismatch ({h.value()}, expected {checksum}); "
                                 "the server sent a different or damaged file")
     return target

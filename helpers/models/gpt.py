@@ -292,13 +292,7 @@ class GPT(nn.Module):
 
         Runs in eval mode (no dropout) and restores the previous mode.
         """
-        if idx.dim() != 2 or idx.dtype != torch.long or idx.shape[1] < 1:
-            raise ValueError(f"idx must be a non-empty (B, T) int64 tensor, got shape {tuple(idx.shape)}, "
-                             f"dtype {idx.dtype}")
-        if temperature < 0:
-            raise ValueError(f"temperature={temperature} must be >= 0 (0 = greedy)")
-        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"top_k={top_k!r} must be a positive int or None")
+        _check_generate_args(idx, temperature, top_k)
         was_training = self.training
         self.eval()
         bs = self.config.block_size
@@ -315,9 +309,27 @@ class GPT(nn.Module):
         return idx
 
 
+def _check_generate_args(idx: torch.Tensor, temperature: float, top_k: int | None,
+                         top_p: float | None = None) -> None:
+    """The checks shared by the ``generate`` methods of the book's language models."""
+    if idx.dim() != 2 or idx.dtype != torch.long or idx.shape[1] < 1:
+        raise ValueError(f"idx must be a non-empty (B, T) int64 tensor, got shape {tuple(idx.shape)}, "
+                         f"dtype {idx.dtype}")
+    if temperature < 0:
+        raise ValueError(f"temperature={temperature} must be >= 0 (0 = greedy)")
+    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k={top_k!r} must be a positive int or None")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p={top_p!r} must be in (0, 1] or None")
+
+
 def _sample(logits: torch.Tensor, temperature: float, top_k: int | None,
-            generator: torch.Generator | None) -> torch.Tensor:
-    """Next token ids ``(B, 1)`` from last-position logits ``(B, V)``."""
+            generator: torch.Generator | None, top_p: float | None = None) -> torch.Tensor:
+    """Next token ids ``(B, 1)`` from last-position logits ``(B, V)``.
+
+    ``top_p`` (nucleus sampling) keeps the most likely tokens until their
+    probabilities, after temperature and top-k, sum to at least ``top_p``.
+    """
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
     logits = logits / temperature
@@ -325,6 +337,11 @@ def _sample(logits: torch.Tensor, temperature: float, top_k: int | None,
         kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = F.softmax(logits, dim=-1)
+    if top_p is not None:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        before = sorted_probs.cumsum(dim=-1) - sorted_probs          # mass of the more likely tokens
+        sorted_probs = sorted_probs.masked_fill(before >= top_p, 0.0)  # the first token always stays
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
     return torch.multinomial(probs, num_samples=1, generator=generator)
 
 
