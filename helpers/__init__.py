@@ -9,6 +9,7 @@ One module per concept:
 - ``helpers.corpora``       downloadable text corpora for language modelling (chinese-poetry)
 - ``helpers.augment``       image augmentation for training batches (crop, flip)
 - ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``ResNet9``, ``MultiHeadAttention``, ``GPT``
+- ``helpers.models.tiled_attention`` online softmax and tiled (FlashAttention-style) attention, sliding windows
 - ``helpers.scratch``       a NumPy MLP with hand-written backprop, finite-difference gradient check
 - ``helpers.conv``          conv2d by loops and by im2col, output-size rule, pooling
 - ``helpers.optim``         SGD (momentum, Nesterov), Adam, AdamW from their update equations
@@ -59,6 +60,7 @@ from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
 from .metrics import accuracy, confusion_matrix, f1_score, precision_score, recall_score
 from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadAttention, ResNet9, SimpleCNN,
                      articles_cnn, gpt_num_params, mlp_num_params, num_params)
+from .models.tiled_attention import online_softmax, sliding_window_mask, tiled_attention
 from .scaling import chinchilla_optimal, fit_power_law, fit_power_law_offset, non_embedding_params
 from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
 from .recipes import CifarRun, cifar10_data, train_cifar10
@@ -82,6 +84,7 @@ __all__ = [
     # models
     "MLP", "mlp_num_params", "num_params", "CifarResNet", "ResNet9", "SimpleCNN", "articles_cnn", "conv_output_size",
     "MultiHeadAttention", "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
+    "online_softmax", "sliding_window_mask", "tiled_attention",
     # training, metrics, plots, checkpoints
     "History", "evaluate", "fit", "logits_to_labels", "CifarRun", "cifar10_data", "train_cifar10",
     "accuracy", "confusion_matrix", "f1_score", "precision_score", "recall_score",
