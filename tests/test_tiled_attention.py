@@ -1,5 +1,6 @@
 """helpers.models.tiled_attention against torch.softmax and F.scaled_dot_product_attention."""
 
+import importlib
 import itertools
 
 import pytest
@@ -166,3 +167,11 @@ def test_errors_name_the_values():
         tiled_attention(q, k, v[..., :5, :])
     with pytest.raises(ValueError, match="T_q=6 queries but only T_k=4 keys"):
         tiled_attention(k, q, q, causal=True)
+
+
+def test_public_api_is_reexported():
+    import helpers
+    module = importlib.import_module("helpers.models.tiled_attention")
+
+    for name in ("online_softmax", "sliding_window_mask", "tiled_attention"):
+        assert getattr(helpers, name) is getattr(module, name) and name in helpers.__all__
