@@ -11,6 +11,7 @@ One module per concept:
 - ``helpers.augment``       image augmentation for training batches (crop, flip)
 - ``helpers.models``        architectures: ``MLP``, ``SimpleCNN``, ``CifarResNet``, ``ResNet9``, ``MultiHeadAttention``, ``GPT``
 - ``helpers.models.llama``  the Llama/Qwen decoder (``Llama``): RMSNorm, RoPE, SwiGLU, GQA; real-weight loader
+- ``helpers.models.tiled_attention`` online softmax and tiled (FlashAttention-style) attention, sliding windows
 - ``helpers.scratch``       a NumPy MLP with hand-written backprop, finite-difference gradient check
 - ``helpers.conv``          conv2d by loops and by im2col, output-size rule, pooling
 - ``helpers.optim``         SGD (momentum, Nesterov), Adam, AdamW from their update equations
@@ -66,6 +67,7 @@ from .models import (GPT, MLP, CifarResNet, GPTClassifier, GPTConfig, MultiHeadA
                      articles_cnn, gpt_num_params, mlp_num_params, num_params)
 from .models.llama import (Llama, LlamaConfig, download_pretrained, kv_cache_bytes, llama_num_params,
                            load_pretrained)
+from .models.tiled_attention import online_softmax, sliding_window_mask, tiled_attention
 from .scaling import chinchilla_optimal, fit_power_law, fit_power_law_offset, non_embedding_params
 from .plot import plot_confusion_matrix, plot_decision_boundary, plot_history, use_book_style
 from .recipes import CifarRun, cifar10_data, train_cifar10
@@ -90,6 +92,7 @@ __all__ = [
     "MLP", "mlp_num_params", "num_params", "CifarResNet", "ResNet9", "SimpleCNN", "articles_cnn", "conv_output_size",
     "MultiHeadAttention", "GPT", "GPTClassifier", "GPTConfig", "gpt_num_params",
     "Llama", "LlamaConfig", "download_pretrained", "kv_cache_bytes", "llama_num_params", "load_pretrained",
+    "online_softmax", "sliding_window_mask", "tiled_attention",
     # training, metrics, plots, checkpoints
     "History", "evaluate", "fit", "logits_to_labels", "CifarRun", "cifar10_data", "train_cifar10",
     "accuracy", "confusion_matrix", "f1_score", "precision_score", "recall_score",

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention.bias import causal_lower_right
 
 from helpers.models.attention import (LearnedPositionalEmbedding, MultiHeadAttention, SinusoidalPositionalEncoding,
                                       attention_flops, causal_mask, scaled_dot_product_attention,
@@ -153,3 +154,29 @@ def test_errors_name_the_values():
         LearnedPositionalEmbedding(10, 8)(torch.zeros(1, 11, 8))
     with pytest.raises(ValueError, match=r"x must have shape \(B, T, n_embd=8\)"):
         SinusoidalPositionalEncoding(10, 8)(torch.zeros(1, 3, 4))
+
+
+@pytest.mark.parametrize("T_q", [1, 2, 5])
+def test_causal_with_fewer_queries_than_keys_is_aligned_bottom_right(T_q):
+    # KV-cache decoding: the last T_q positions of a length-5 sequence query all 5 cached keys.
+    # Reference: full causal attention over the whole sequence, keeping its last T_q rows.
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(2, 3, 5, 8, generator=g) for _ in range(3))
+    full_out, full_w = scaled_dot_product_attention(q, k, v, causal=True)
+    out, w = scaled_dot_product_attention(q[..., -T_q:, :], k, v, causal=True)
+    torch.testing.assert_close(out, full_out[..., -T_q:, :])
+    torch.testing.assert_close(w, full_w[..., -T_q:, :])
+    # PyTorch's own lower-right causal bias (the KV-cache convention) passed to its fused kernel
+    ref = F.scaled_dot_product_attention(q[..., -T_q:, :], k, v, attn_mask=causal_lower_right(T_q, 5))
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    # one query over five keys sees all five
+    assert (w[..., -1, :] > 0).all()
+
+
+def test_causal_mask_rectangular():
+    assert causal_mask(2, T_k=4).tolist() == [[True, True, True, False], [True, True, True, True]]
+    torch.testing.assert_close(causal_mask(4), causal_mask(4, T_k=4))
+    with pytest.raises(ValueError, match=r"T_q=5 queries but only T_k=3 keys"):
+        scaled_dot_product_attention(torch.zeros(5, 4), torch.zeros(3, 4), torch.zeros(3, 4), causal=True)
+    with pytest.raises(ValueError, match=r"T_k=2 < T=3"):
+        causal_mask(3, T_k=2)

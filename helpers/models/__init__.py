@@ -1,4 +1,8 @@
-"""Models of the book, one module per architecture."""
+"""Models of the book, one module per architecture.
+
+``helpers.models.tiled_attention`` (online softmax, tiled attention) is imported by its
+full name: its function ``tiled_attention`` would otherwise hide the module here.
+"""
 
 from .attention import (LearnedPositionalEmbedding, MultiHeadAttention, SinusoidalPositionalEncoding, attention_flops,
                         causal_mask, scaled_dot_product_attention, sinusoidal_positional_encoding)

@@ -11,7 +11,12 @@ Masks (``M`` above is 0 where attention is allowed and -inf where it is not):
 
 - ``attn_mask``: bool, **True = may attend** (as in ``F.scaled_dot_product_attention``),
   shape ``(T, T)`` or broadcastable to ``(B, n_head, T, T)``;
-- ``causal=True``: position ``t`` attends to positions ``<= t`` only;
+- ``causal=True``: position ``t`` attends to positions ``<= t`` only. With fewer queries
+  than keys (``T_q < T_k``, decoding with cached keys) the queries are the *last* ``T_q``
+  positions: query ``i`` sits at absolute position ``T_k - T_q + i`` and sees keys
+  ``0 .. T_k - T_q + i`` (the mask is aligned bottom-right, like PyTorch's
+  ``torch.nn.attention.bias.causal_lower_right``; note that ``F.scaled_dot_product_attention(
+  is_causal=True)`` aligns it top-left, which is only right for ``T_q == T_k``);
 - ``key_padding_mask``: bool ``(B, T)``, **True = padding, ignored** (as in ``nn.MultiheadAttention``).
 
 Without positional information attention is permutation-equivariant:
@@ -29,9 +34,18 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def causal_mask(T: int, device=None) -> torch.Tensor:
-    """``(T, T)`` bool, True on and below the diagonal: query ``t`` may see keys ``0..t``."""
-    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+def causal_mask(T: int, device=None, T_k: int | None = None) -> torch.Tensor:
+    """``(T, T_k)`` bool (``T_k`` defaults to ``T``), True where query ``i`` may see key ``j``.
+
+    The ``T`` queries are the last ``T`` of the ``T_k`` positions (bottom-right alignment):
+    query ``i`` sits at position ``T_k - T + i`` and sees keys ``0 .. T_k - T + i``.
+    For ``T_k == T`` this is the lower triangle, query ``t`` sees keys ``0..t``.
+    """
+    T_k = T if T_k is None else T_k
+    if T_k < T:
+        raise ValueError(f"causal_mask: T_k={T_k} < T={T}; the first {T - T_k} queries would see no key. "
+                         f"Pass at least as many keys as queries")
+    return torch.ones(T, T_k, dtype=torch.bool, device=device).tril(diagonal=T_k - T)
 
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -41,6 +55,8 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
 
     ``q: (..., T_q, d_k)``, ``k: (..., T_k, d_k)``, ``v: (..., T_k, d_v)``;
     ``attn_mask``: bool broadcastable to ``(..., T_q, T_k)``, True = may attend.
+    ``causal=True`` needs ``T_q <= T_k``: the queries are the last ``T_q`` positions, so
+    query ``i`` sees keys ``0 .. T_k - T_q + i`` (see :func:`causal_mask`).
     Returns ``(out: (..., T_q, d_v), weights: (..., T_q, T_k))``; each row of weights sums to 1.
     A query whose keys are all masked gets NaN weights: give every query at least one key.
     """
@@ -51,7 +67,10 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     T_q, T_k = q.shape[-2], k.shape[-2]
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])       # (..., T_q, T_k)
     if causal:
-        scores = scores.masked_fill(~causal_mask(max(T_q, T_k), q.device)[:T_q, :T_k], float("-inf"))
+        if T_q > T_k:
+            raise ValueError(f"causal=True with T_q={T_q} queries but only T_k={T_k} keys: the queries are the last "
+                             f"T_q positions of the key sequence, so T_q must be <= T_k")
+        scores = scores.masked_fill(~causal_mask(T_q, q.device, T_k), float("-inf"))
     if attn_mask is not None:
         if attn_mask.dtype != torch.bool:
             raise TypeError(f"attn_mask must be a bool tensor (True = may attend), got {attn_mask.dtype}")
