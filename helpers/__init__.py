@@ -36,6 +36,7 @@ One module per concept:
 - ``helpers.distributed``   data-parallel training in real processes (``launch``, gloo, DDP)
 - ``helpers.efficiency``    timing, saved-activation bytes, gradient accumulation, activation checkpointing
 - ``helpers.deploy``        ONNX export (atomic) and an ONNX Runtime predictor with input validation
+- ``helpers.llm``           the chat-model lifecycle in reading order: ``llm.bpe`` byte-level BPE tokenizer (``ByteBPE``)
 """
 
 __version__ = "0.1.0"
@@ -44,7 +45,7 @@ __version__ = "0.1.0"
 from . import threads  # noqa: I001  (import order matters)
 from .threads import thread_setting
 from . import (anomaly, augment, compress, conv, corpora, cost, deploy, distributed, downloads, efficiency,
-               interpret, optim, privacy, recipes, recommend, scaling, scratch)
+               interpret, llm, optim, privacy, recipes, recommend, scaling, scratch)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .compress import (distillation_loss, global_magnitude_prune, quantize_linear_int8, remove_pruning, sparsity,
                        state_dict_bytes)
@@ -59,6 +60,7 @@ from .datasets import (MissingDataError, load_mnist_subset, load_peoples_daily, 
 from .distributed import all_reduce_mean, get_rank, get_world_size, is_main_process, launch
 from .downloads import DownloadError, load_cifar10, load_fashion_mnist, load_mnist
 from .env import Env, find_upwards, get_device, get_scale, seed_everything, setup
+from .llm import ByteBPE, PretrainedTokenizer, load_qwen_tokenizer
 from .lm import BigramLM, UnigramLM, train_lm
 from .logistic import LogisticRegressionGD, bce_grad, bce_loss, sigmoid
 from .lora import LoRALinear, apply_lora, merge_lora, unmerge_lora
@@ -117,4 +119,6 @@ __all__ = [
     # efficient training, deployment
     "accumulate_gradients", "accumulated_step", "run_blocks", "saved_activation_bytes", "time_per_call",
     "OnnxPredictor", "check_input", "export_onnx", "max_abs_diff",
+    # tokenizers
+    "llm", "ByteBPE", "PretrainedTokenizer", "load_qwen_tokenizer",
 ]
