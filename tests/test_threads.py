@@ -59,3 +59,25 @@ def test_summary_names_the_thread_setting_only_on_the_cpu():
     assert cpu.summary().endswith(" | threads=2 (x)")
     meta = Env(device=torch.device("meta"), scale="default", seed=0, threads="threads=2 (x)")
     assert "threads" not in meta.summary()
+
+
+def test_configure_in_process_covers_each_branch(monkeypatch):
+    """The same decisions, in this process (restoring torch's thread count afterwards)."""
+    import torch
+
+    from helpers import threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        assert threads.configure() == f"threads={torch.get_num_threads()} (OMP_NUM_THREADS=3)"
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        monkeypatch.setattr(threads, "WAIT_POLICY", "PASSIVE")
+        assert threads.configure().endswith("(idle OpenMP threads sleep: OMP_WAIT_POLICY=PASSIVE)")
+        monkeypatch.setattr(threads, "WAIT_POLICY", "ACTIVE")
+        assert threads.configure().startswith("threads=1 (") and torch.get_num_threads() == 1
+        assert threads.thread_setting() == threads.configure()
+        monkeypatch.setattr(threads, "_chosen", None)
+        assert threads.thread_setting().startswith("threads=1 (")
+    finally:
+        torch.set_num_threads(before)
