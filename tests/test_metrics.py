@@ -95,3 +95,16 @@ def test_bad_inputs_give_clear_errors():
         hm.confusion_matrix([0, 1], [1, 0], labels=[0, 0])
     with pytest.raises(ValueError, match="non-empty"):
         hm.confusion_matrix([0, 1], [1, 0], labels=[])
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def test_mixed_label_kinds_are_refused():
+    """Item 10: int vs str labels used to give accuracy 0.0."""
+    with pytest.raises(TypeError, match="y_true holds numbers.*y_pred holds strings"):
+        hm.accuracy([0, 1, 1], ["0", "1", "1"])
+    with pytest.raises(TypeError, match="y_true"):
+        hm.accuracy(None, [1])
+    with pytest.raises(TypeError, match="y_pred"):
+        hm.f1_score([1, 0], [{"a"}, {"b"}])
+    assert hm.accuracy(["a", "b"], ["a", "a"]) == 0.5

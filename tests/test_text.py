@@ -89,3 +89,63 @@ def test_get_batch_errors():
         get_batch(torch.arange(8), 2, 8)
     with pytest.raises(ValueError, match="1-D"):
         get_batch(torch.zeros(3, 20, dtype=torch.long), 2, 4)
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def test_unknown_characters_map_to_the_unk_id_not_to_id_zero():
+    tok = CharTokenizer.from_text("aab", unk_token="<unk>", pad_token="<pad>")
+    assert tok.pad_id == 0 and tok.unk_id == 1
+    assert tok.encode("azb") == [tok.stoi["a"], 1, tok.stoi["b"]]
+    assert tok.encode_batch(["zz"], 3).tolist() == [[1, 1, 0]]
+
+
+def test_encode_batch_refuses_a_single_string():
+    """Item 7: encode_batch("abc", 4) used to encode three one-character texts."""
+    tok = CharTokenizer.from_text("abc", pad_token="<pad>")
+    with pytest.raises(TypeError, match="texts is a str.*\\[text\\]"):
+        tok.encode_batch("abc", 4)
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        tok.encode_batch(["ab", 3], 4)
+    with pytest.raises(ValueError, match="length=0"):
+        tok.encode_batch(["ab"], 0)
+    with pytest.raises(TypeError, match="text is a list"):
+        tok.encode(["a", "b"])
+
+
+def test_decode_names_bad_ids():
+    tok = CharTokenizer.from_text("abc")
+    with pytest.raises(TypeError, match="ids.*integers"):
+        tok.decode([0.0, 1.0])
+    with pytest.raises(TypeError, match="ids.*integers"):
+        tok.decode(torch.tensor([0.5]))
+    with pytest.raises(ValueError, match="1-D"):
+        tok.decode(torch.tensor([[0, 1]]))
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        tok.decode([0, 3])
+    assert tok.decode([]) == "" and tok.decode(torch.tensor([2, 0])) == tok.itos[2] + tok.itos[0]
+
+
+def test_get_batch_refuses_float_data_and_empty_sizes():
+    """Item 7: float/NaN data gave garbage ids; zero batch or block sizes gave empty tensors."""
+    data = torch.arange(20)
+    with pytest.raises(TypeError, match="data.*integers"):
+        get_batch(data.float(), 2, 4)
+    with pytest.raises(TypeError, match="data.*integers"):
+        get_batch(torch.full((20,), float("nan")), 2, 4)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        get_batch(data, 0, 4)
+    with pytest.raises(ValueError, match="block_size=0"):
+        get_batch(data, 2, 0)
+    with pytest.raises(ValueError, match="negative id"):
+        get_batch(data - 1, 2, 4)
+
+
+def test_get_batch_draws_every_window_and_none_past_the_end():
+    """All N - T start positions occur, the last window ends at the last token, none runs past it."""
+    n, T = 12, 4
+    data = torch.arange(n)
+    x, y = get_batch(data, 2000, T, torch.Generator().manual_seed(0))
+    starts = set(x[:, 0].tolist())
+    assert starts == set(range(n - T))
+    assert int(y.max()) == n - 1 and torch.equal(y[:, :-1], x[:, 1:])
