@@ -108,3 +108,36 @@ def test_mixed_label_kinds_are_refused():
     with pytest.raises(TypeError, match="y_pred"):
         hm.f1_score([1, 0], [{"a"}, {"b"}])
     assert hm.accuracy(["a", "b"], ["a", "a"]) == 0.5
+
+
+# --- property-based: the metrics against scikit-learn ------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_pairs = st.integers(1, 40).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 4), min_size=n, max_size=n),
+                                                        st.lists(st.integers(0, 4), min_size=n, max_size=n)))
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found")
+@settings(max_examples=80, deadline=None)
+@given(_pairs)
+def test_metrics_equal_scikit_learn_on_any_labels(pair):
+    t, p = pair
+    assert hm.accuracy(t, p) == pytest.approx(skm.accuracy_score(t, p))
+    labels = sorted(set(t) | set(p))
+    np.testing.assert_array_equal(hm.confusion_matrix(t, p), skm.confusion_matrix(t, p, labels=labels))
+    for average in ("macro", "micro"):
+        for ours, theirs in [(hm.precision_score, skm.precision_score), (hm.recall_score, skm.recall_score),
+                             (hm.f1_score, skm.f1_score)]:
+            assert ours(t, p, average=average) == pytest.approx(theirs(t, p, average=average, zero_division=0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 1), min_size=n, max_size=n),
+                                                      st.lists(st.integers(0, 1), min_size=n, max_size=n))))
+def test_binary_metrics_equal_scikit_learn(pair):
+    t, p = pair
+    for ours, theirs in [(hm.precision_score, skm.precision_score), (hm.recall_score, skm.recall_score),
+                         (hm.f1_score, skm.f1_score)]:
+        assert ours(t, p) == pytest.approx(theirs(t, p, zero_division=0))

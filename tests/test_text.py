@@ -149,3 +149,45 @@ def test_get_batch_draws_every_window_and_none_past_the_end():
     starts = set(x[:, 0].tolist())
     assert starts == set(range(n - T))
     assert int(y.max()) == n - 1 and torch.equal(y[:, :-1], x[:, 1:])
+
+
+# --- property-based: round trips and windows ---------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(min_size=1, max_size=60))
+def test_decode_inverts_encode_for_any_text(text):
+    tok = CharTokenizer.from_text(text)
+    ids = tok.encode(text)
+    assert len(ids) == len(text) and tok.decode(ids) == text
+    assert sorted(set(ids)) == list(range(tok.vocab_size))      # every id is used, none is missing
+    assert CharTokenizer.from_dict(tok.to_dict()).encode(text) == ids
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="abcdef", min_size=1, max_size=30), st.text(alphabet="abcxyz", max_size=20))
+def test_unknown_characters_and_only_those_map_to_unk(train, other):
+    tok = CharTokenizer.from_text(train, unk_token="<unk>")
+    ids = tok.encode(other)
+    for c, i in zip(other, ids):
+        assert (i == tok.unk_id) == (c not in train)
+        if c in train:
+            assert tok.itos[i] == c
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 8), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_batches_are_contiguous_windows_inside_the_data(n, block_size, batch_size, seed):
+    data = torch.arange(100, 100 + n)
+    if n <= block_size:
+        with pytest.raises(ValueError, match="need more than block_size"):
+            get_batch(data, batch_size, block_size)
+        return
+    x, y = get_batch(data, batch_size, block_size, torch.Generator().manual_seed(seed))
+    assert x.shape == y.shape == (batch_size, block_size) and x.dtype == y.dtype == torch.long
+    start = x[:, :1] - 100
+    assert torch.equal(x, data[start + torch.arange(block_size)])
+    assert torch.equal(y, x + 1) and int(y.max()) <= 100 + n - 1
