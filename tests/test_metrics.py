@@ -103,8 +103,9 @@ def test_mixed_label_kinds_are_refused():
     """Item 10: int vs str labels used to give accuracy 0.0."""
     with pytest.raises(TypeError, match="y_true holds numbers.*y_pred holds strings"):
         hm.accuracy([0, 1, 1], ["0", "1", "1"])
-    with pytest.raises(TypeError, match="y_true"):
-        hm.accuracy(None, [1])
+    for bad, kind in ((None, "NoneType"), ("01", "str"), (3, "int")):
+        with pytest.raises(TypeError, match=f"^y_true is a {kind}; pass a 1-D sequence"):
+            hm.accuracy(bad, [1])
     with pytest.raises(TypeError, match="y_pred"):
         hm.f1_score([1, 0], [{"a"}, {"b"}])
     assert hm.accuracy(["a", "b"], ["a", "a"]) == 0.5

@@ -43,6 +43,15 @@ def test_check_float_bounds_and_finiteness():
             check_float("x", bad)
 
 
+def test_long_values_are_shortened_in_messages():
+    with pytest.raises(TypeError) as info:
+        check_int("n", "a" * 59)                       # repr is 61 characters: shortened to 60
+    assert f"n={'a' * 56}... is a str" in str(info.value).replace("'", "", 1)
+    with pytest.raises(TypeError) as info:
+        check_int("n", "a" * 58)                       # repr is exactly 60 characters: kept
+    assert f"n='{'a' * 58}' is a str" in str(info.value)
+
+
 def test_check_type_and_choice():
     assert check_type("s", "a", str) == "a"
     with pytest.raises(TypeError, match=r"^s is a int; pass a str or bytes$"):
@@ -59,6 +68,9 @@ def test_as_tensor_and_check_finite():
     assert as_tensor("x", t) is t and as_tensor("x", [1, 2]).tolist() == [1, 2]
     for bad in ("abc", None, {"a": 1}, [[1], [1, 2]], ["a", "b"]):
         with pytest.raises(TypeError, match="^x "):
+            as_tensor("x", bad)
+    for bad, kind in (("abc", "str"), (b"ab", "bytes"), (None, "NoneType"), ({1}, "set")):
+        with pytest.raises(TypeError, match=f"^x is a {kind}; pass a tensor"):
             as_tensor("x", bad)
     assert check_finite("x", [1, 2]).tolist() == [1, 2]
     with pytest.raises(ValueError, match=r"^x holds 2 NaN/inf"):
