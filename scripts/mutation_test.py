@@ -263,6 +263,11 @@ def main(argv=None) -> int:
             tests = test_file_of(module)
             source, mutants = mutants_of(module)
             coverage_map = line_to_tests(work, module, tests)
+            # the unmutated module, rewritten by ast.unparse like every mutant, must pass: otherwise every
+            # mutant would count as killed for a reason that has nothing to do with the mutation
+            status, _ = run_mutant(work, module, ast.unparse(ast.parse(source)), [tests], 10 * args.timeout)
+            if status != "survived":
+                raise SystemExit(f"{tests} fails on the unmutated {module} ({status}); fix that first")
             print(f"{module}: {len(mutants)} mutants, tests {tests}", flush=True)
             for m in mutants:
                 # a line that no test context covers but that runs at import (a default value, a

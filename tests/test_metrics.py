@@ -108,6 +108,8 @@ def test_mixed_label_kinds_are_refused():
             hm.accuracy(bad, [1])
     with pytest.raises(TypeError, match="y_pred"):
         hm.f1_score([1, 0], [{"a"}, {"b"}])
+    with pytest.raises(TypeError, match=r"^y_true holds values of type object \(set\); pass integer or string"):
+        hm.accuracy([{1}], [1])
     assert hm.accuracy(["a", "b"], ["a", "a"]) == 0.5
 
 
