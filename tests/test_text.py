@@ -191,3 +191,12 @@ def test_batches_are_contiguous_windows_inside_the_data(n, block_size, batch_siz
     start = x[:, :1] - 100
     assert torch.equal(x, data[start + torch.arange(block_size)])
     assert torch.equal(y, x + 1) and int(y.max()) <= 100 + n - 1
+
+
+def test_edge_cases_at_the_limits():
+    tok = CharTokenizer(list("ab"), unk_token="<u", pad_token="<p")   # two characters: long enough
+    assert tok.unk_id == 1 and tok.pad_id == 0
+    assert tok.encode_batch(["b"], 1).tolist() == [[tok.stoi["b"]]]   # length 1 is allowed
+    assert tok.decode(i for i in [2, 3, 0]) == "ab"                      # any iterable of ids, padding dropped
+    with pytest.raises(ValueError, match="longer than one character"):
+        CharTokenizer(list("ab"), unk_token="u")
