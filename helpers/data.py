@@ -124,8 +124,6 @@ def make_loader(X, y, batch_size: int = 64, shuffle: bool = False, seed: int = 0
         raise ValueError(f"X and y have different lengths: {len(Xt)} != {len(yt)}")
     if len(Xt) == 0:
         raise ValueError("cannot build a loader over an empty dataset")
-    if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size} must be >= 1")
     Xt = Xt.float() if Xt.is_floating_point() else Xt
     yt = yt.float() if yt.is_floating_point() else yt.long()
     generator = torch.Generator().manual_seed(seed) if shuffle else None

@@ -31,7 +31,7 @@ def test_unknown_character_maps_to_unk_when_configured():
 
 def test_min_count_and_max_vocab_need_unk():
     text = "aaabbc"
-    with pytest.raises(ValueError, match="unk_token"):
+    with pytest.raises(ValueError, match="drop 1 characters.*unk_token"):
         CharTokenizer.from_text(text, min_count=2)
     tok = CharTokenizer.from_text(text, min_count=2, unk_token="<unk>")
     assert tok.itos == ["<unk>", "a", "b"]
