@@ -9,11 +9,13 @@ final name.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ._validate import check_type
 from .atomic import atomic_path
 from .train import History
 
@@ -28,16 +30,25 @@ def save_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | N
     ``Standardizer.state_dict()``, a config dict). Returns the path.
     """
     path = Path(path)
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    if optimizer is not None:
+        check_type("optimizer", optimizer, torch.optim.Optimizer, "torch.optim.Optimizer or None")
+    if history is not None:
+        check_type("history", history, History, "helpers.History or None")
+    if extra is not None:
+        check_type("extra", extra, dict, "dict or None")
+    history_dict = history.to_dict() if history is not None else None
     _check_plain(extra or {}, "extra")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_plain(history_dict, "history")   # what weights_only loading would refuse, refused now
     state = {
         "format_version": FORMAT_VERSION,
         "model_class": type(model).__name__,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "history": history.to_dict() if history is not None else None,
+        "history": history_dict,
         "extra": extra or {},
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         torch.save(state, f)
     return path
@@ -69,15 +80,28 @@ def load_checkpoint(path, model: nn.Module, optimizer: torch.optim.Optimizer | N
     checkpoint belongs to a different model (class, parameter names or shapes).
     Returns ``{"history": History | None, "extra": dict}``.
     """
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    if optimizer is not None:
+        check_type("optimizer", optimizer, torch.optim.Optimizer, "torch.optim.Optimizer or None")
     path = Path(path)
     state = read_checkpoint(path, map_location)
+    # every check first: a failing load leaves the model and the optimizer as they were
     _check_compatible(path, state, model)
-    model.load_state_dict(state["model"])
     if optimizer is not None:
-        if state["optimizer"] is None:
-            raise ValueError(f"{path} holds no optimizer state")
-        optimizer.load_state_dict(state["optimizer"])
+        _check_optimizer(path, state["optimizer"], optimizer)
     history = History.from_dict(state["history"]) if state["history"] is not None else None
+    model_backup = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    optimizer_backup = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+    try:
+        model.load_state_dict(state["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(state["optimizer"])
+    except Exception as e:  # anything the checks above did not foresee: undo, then report
+        model.load_state_dict(model_backup)
+        if optimizer is not None:
+            optimizer.load_state_dict(optimizer_backup)
+        raise ValueError(f"{path} could not be loaded into this {type(model).__name__} "
+                         f"({type(e).__name__}: {e}); nothing was changed") from e
     return {"history": history, "extra": state["extra"]}
 
 
@@ -115,3 +139,28 @@ def _check_compatible(path: Path, state: dict, model: nn.Module) -> None:
             "shape mismatch " + ", ".join(shapes) if shapes else "",
         ]))
         raise ValueError(f"{path} was saved from a different {name} architecture: {details}")
+    # Tied parameters (one tensor under two names, e.g. GPT's wte and lm_head): loading two different
+    # saved matrices into one tensor would keep only the last and silently lose the other.
+    by_storage: dict[tuple, list[str]] = {}
+    for k, v in current.items():
+        if v.numel():
+            by_storage.setdefault((v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape)), []).append(k)
+    for names in by_storage.values():
+        first = names[0]
+        for other in names[1:]:
+            if not torch.equal(saved[first], saved[other]):
+                raise ValueError(f"this {name} shares one tensor between {other} and {first} (tied weights), "
+                                 f"but in {path} they differ (saved from an untied model); build the model "
+                                 "untied (e.g. GPTConfig(..., tie_weights=False)) to load it")
+
+
+def _check_optimizer(path: Path, saved: dict | None, optimizer: torch.optim.Optimizer) -> None:
+    """The saved optimizer state must fit ``optimizer``: same groups, same number of parameters in each."""
+    if saved is None:
+        raise ValueError(f"{path} holds no optimizer state; load it without optimizer=... or save one")
+    mine = [len(g["params"]) for g in optimizer.state_dict()["param_groups"]]
+    theirs = [len(g["params"]) for g in saved.get("param_groups", [])]
+    if mine != theirs:
+        raise ValueError(f"{path}: the saved optimizer has parameter groups of sizes {theirs}, this "
+                         f"{type(optimizer).__name__} has {mine}; build the optimizer over the same "
+                         "parameters (in the same groups) as when it was saved")

@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import prune
 
+from ._validate import check_finite, check_int
+
 PRUNABLE = (nn.Linear, nn.Conv2d)
 
 # torch 2.13 marks its eager-mode quantisation (torch.ao.quantization) deprecated in favour of the separate
@@ -185,8 +187,13 @@ def quantize_per_tensor(x: torch.Tensor, qmin: int = 0, qmax: int = 255,
     Returns ``(q, scale, zero_point)`` with ``q`` an int64 tensor of ``x``'s shape.
     Defaults are PyTorch's ``quint8`` (0..255); use ``qmin=-128, qmax=127`` for ``qint8``.
     """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x is a {type(x).__name__}; pass a float tensor")
     if not x.is_floating_point():
         raise TypeError(f"x must be a float tensor, got {x.dtype}")
+    check_finite("x", x)   # inf would make the scale inf and every value the zero point
+    check_int("qmin", qmin)
+    check_int("qmax", qmax)
     if not qmin < qmax:
         raise ValueError(f"need qmin < qmax, got qmin={qmin}, qmax={qmax}")
     lo, hi = min(x.min().item(), 0.0), max(x.max().item(), 0.0)

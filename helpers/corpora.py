@@ -14,7 +14,9 @@ only after the size and checksum match, so an interrupted or corrupt download
 never leaves a file that looks complete.
 
 The text is read straight out of the tarball (nothing is extracted) and cached
-next to it, so only the first call pays for parsing the JSON. Characters: the
+next to it, so only the first call pays for parsing the JSON. The cached file's
+name and first line carry :data:`PARSER_VERSION`, the archive's integrity and the
+text's SHA-256; a cache that does not match all three is rebuilt from the archive. Characters: the
 Tang and Song shi (``"tang"``, ``"song"``) are in traditional characters, the
 Song ci (``"songci"``) in simplified ones; ``simplified=True`` converts the
 shi character by character with snownlp's table (approximate, see
@@ -36,6 +38,7 @@ with these options).
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import re
@@ -96,6 +99,9 @@ CORPORA: dict[str, Corpus] = {
     ),
 }
 POETRY = "chinese-poetry"
+# Bump when the archive -> text conversion changes: the cached text's name and header carry it,
+# so a cache written by another version is never returned.
+PARSER_VERSION = 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,16 +233,35 @@ def load_chinese_poetry(root=None, download: bool = True, collections=("tang", "
     corpus = CORPORA[POETRY]
     folder = data_root(root) / POETRY
     stem = corpus.filename.removesuffix(".tgz")
-    cached = folder / f"{stem}.{'+'.join(collections)}{'.simplified' if simplified else ''}.txt"
-    if cached.is_file():
-        return cached.read_text(encoding="utf-8")
+    cached = folder / f"{stem}.{'+'.join(collections)}{'.simplified' if simplified else ''}.v{PARSER_VERSION}.txt"
+    text = _read_cached_text(cached, corpus.integrity)
+    if text is not None:
+        return text
     archive = download_chinese_poetry(root, download, mirror)
     poems = []
     for name, part in zip(collections, read_poems(archive, collections)):
         # convert only the traditional collections: simplified text has its own 乾, 著 ...
         poems += [to_simplified(p) for p in part] if simplified and corpus.collections[name].traditional else part
     text = "\n\n".join(poems) + "\n"
-    write_text_atomic(cached, text)
+    write_text_atomic(cached, _cache_header(corpus.integrity, text) + text)
+    return text
+
+
+def _cache_header(integrity: str, text: str) -> str:
+    """First line of a cached text: parser version, the archive it came from, the text's SHA-256."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return f"helpers.corpora v{PARSER_VERSION} archive={integrity} sha256={digest}\n"
+
+
+def _read_cached_text(path: Path, integrity: str) -> str | None:
+    """The cached text if its header matches this parser version, this archive and its own checksum; else None
+    (the caller rebuilds it from the verified archive, overwriting the damaged or outdated file)."""
+    if not path.is_file():
+        return None
+    raw = path.read_text(encoding="utf-8")
+    header, sep, text = raw.partition("\n")
+    if not sep or header + "\n" != _cache_header(integrity, text):
+        return None
     return text
 
 

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from ._validate import as_tensor, check_finite, check_float, check_int
+
 
 def _to_numpy(a):
     return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
@@ -31,6 +33,9 @@ def train_val_test_split(*arrays, val_size: float = 0.2, test_size: float = 0.2,
     for i, a in enumerate(arrays):
         if len(a) != n:
             raise ValueError(f"array {i} has length {len(a)}, expected {n} like array 0")
+    check_float("val_size", val_size)
+    check_float("test_size", test_size)
+    check_int("seed", seed)
     if not (0 <= val_size < 1 and 0 < test_size < 1 and val_size + test_size < 1):
         raise ValueError(f"need 0 <= val_size, 0 < test_size and val_size + test_size < 1; "
                          f"got val_size={val_size}, test_size={test_size}")
@@ -74,7 +79,7 @@ class Standardizer:
         self.std: torch.Tensor | None = None
 
     def fit(self, X) -> "Standardizer":
-        X = torch.as_tensor(_to_numpy(X), dtype=torch.float64)
+        X = check_finite("X", as_tensor("X", _to_numpy(X))).to(torch.float64)
         if X.dim() != 2 or len(X) < 2:
             raise ValueError(f"fit expects X of shape (N, D) with N >= 2, got {tuple(X.shape)}")
         self.mean = X.mean(0)
@@ -85,7 +90,7 @@ class Standardizer:
     def transform(self, X) -> torch.Tensor:
         if self.mean is None:
             raise RuntimeError("Standardizer is not fitted: call fit(X_train) first")
-        X = torch.as_tensor(_to_numpy(X), dtype=torch.float64)
+        X = check_finite("X", as_tensor("X", _to_numpy(X))).to(torch.float64)
         if X.dim() != 2 or X.shape[1] != len(self.mean):
             raise ValueError(f"transform expects X of shape (N, {len(self.mean)}), got {tuple(X.shape)}")
         return ((X - self.mean) / self.std).float()
@@ -111,14 +116,14 @@ def make_loader(X, y, batch_size: int = 64, shuffle: bool = False, seed: int = 0
     order from its own ``torch.Generator(seed)``: the same order every run,
     independent of anything else that uses the global generator.
     """
-    Xt = torch.as_tensor(_to_numpy(X))
-    yt = torch.as_tensor(_to_numpy(y))
+    check_int("batch_size", batch_size, min=1)
+    check_int("seed", seed)
+    Xt = as_tensor("X", _to_numpy(X))
+    yt = as_tensor("y", _to_numpy(y))
     if len(Xt) != len(yt):
         raise ValueError(f"X and y have different lengths: {len(Xt)} != {len(yt)}")
     if len(Xt) == 0:
         raise ValueError("cannot build a loader over an empty dataset")
-    if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size} must be >= 1")
     Xt = Xt.float() if Xt.is_floating_point() else Xt
     yt = yt.float() if yt.is_floating_point() else yt.long()
     generator = torch.Generator().manual_seed(seed) if shuffle else None

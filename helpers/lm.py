@@ -21,29 +21,27 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._validate import check_float, check_ids, check_int, check_type
 from .env import progress_enabled
 from .text import get_batch
 from .train import History
 
 
-def _ids(data) -> torch.Tensor:
-    t = torch.as_tensor(data)
-    if t.dim() != 1:
-        raise ValueError(f"expected a 1-D array of token ids, got shape {tuple(t.shape)}")
-    return t.long()
+def _ids(data, name: str = "ids", vocab_size: int | None = None) -> torch.Tensor:
+    """A non-empty 1-D int64 tensor of ids in ``[0, vocab_size)`` (see ``helpers._validate.check_ids``)."""
+    return check_ids(name, data, vocab_size)
 
 
 class UnigramLM:
     """``p(v) = (count(v) + k) / (N + k V)``: ignores the context entirely."""
 
     def __init__(self, vocab_size: int, k: float = 1.0):
-        if k < 0:
-            raise ValueError(f"k={k} must be >= 0")
-        self.vocab_size, self.k = vocab_size, k
+        self.vocab_size = check_int("vocab_size", vocab_size, min=1)
+        self.k = check_float("k", k, min=0.0)
         self.counts: torch.Tensor | None = None
 
     def fit(self, ids) -> "UnigramLM":
-        ids = _ids(ids)
+        ids = _ids(ids, "ids", self.vocab_size)
         self.counts = torch.bincount(ids, minlength=self.vocab_size).double()
         return self
 
@@ -56,7 +54,8 @@ class UnigramLM:
 
     def cross_entropy(self, ids) -> float:
         """Mean ``-log p(x_t)`` over ``ids`` in nats."""
-        return float(-self.log_probs()[_ids(ids)].mean())
+        log_probs = self.log_probs()
+        return float(-log_probs[_ids(ids, "ids", self.vocab_size)].mean())
 
 
 class BigramLM:
@@ -67,13 +66,15 @@ class BigramLM:
     """
 
     def __init__(self, vocab_size: int, k: float = 1.0):
+        self.vocab_size = check_int("vocab_size", vocab_size, min=1)
+        k = check_float("k", k)
         if k <= 0:
             raise ValueError(f"k={k} must be > 0: unseen pairs would get probability 0 (infinite loss)")
-        self.vocab_size, self.k = vocab_size, k
+        self.k = k
         self.pairs: torch.Tensor | None = None
 
     def fit(self, ids) -> "BigramLM":
-        ids = _ids(ids)
+        ids = _ids(ids, "ids", self.vocab_size)
         if len(ids) < 2:
             raise ValueError("need at least two tokens to count pairs")
         codes = ids[:-1] * self.vocab_size + ids[1:]
@@ -89,18 +90,28 @@ class BigramLM:
         """``log p(nxt | prev)`` element-wise for id tensors of equal shape."""
         if self.pairs is None:
             raise RuntimeError("call fit(train_ids) first")
-        prev, nxt = torch.as_tensor(prev).long(), torch.as_tensor(nxt).long()
+        prev = check_ids("prev", prev, self.vocab_size, ndim=None, allow_empty=True)
+        nxt = check_ids("nxt", nxt, self.vocab_size, ndim=None, allow_empty=True)
+        if prev.shape != nxt.shape:
+            raise ValueError(f"prev and nxt must have the same shape, got {tuple(prev.shape)} and {tuple(nxt.shape)}")
         num = self._pair_count(prev * self.vocab_size + nxt).double() + self.k
         den = self.row_counts[prev].double() + self.k * self.vocab_size
         return (num / den).log()
 
     def next_probs(self, prev: int) -> torch.Tensor:
         """``(V,)`` distribution of the token after ``prev``."""
+        prev = check_int("prev", prev, min=0)
+        if prev >= self.vocab_size:
+            raise ValueError(f"prev={prev} is outside the vocabulary [0, {self.vocab_size})")
         return self.log_prob(torch.full((self.vocab_size,), prev), torch.arange(self.vocab_size)).exp()
 
     def cross_entropy(self, ids) -> float:
         """Mean ``-log p(x_t | x_{t-1})`` over ``t = 1 .. N-1`` in nats."""
-        ids = _ids(ids)
+        if self.pairs is None:
+            raise RuntimeError("call fit(train_ids) first")
+        ids = _ids(ids, "ids", self.vocab_size)
+        if len(ids) < 2:
+            raise ValueError(f"ids has {len(ids)} token; need at least two to score a pair")
         return float(-self.log_prob(ids[:-1], ids[1:]).mean())
 
 
@@ -109,6 +120,11 @@ class BigramLM:
 
 def cosine_lr(it: int, *, lr: float, warmup: int, max_iters: int, min_lr: float) -> float:
     """Learning rate at step ``it``: linear warm-up over ``warmup`` steps, then cosine decay to ``min_lr``."""
+    check_int("it", it, min=0)
+    check_int("warmup", warmup, min=0)
+    check_int("max_iters", max_iters, min=1)
+    check_float("lr", lr, min=0.0)
+    check_float("min_lr", min_lr, min=0.0)
     if it < warmup:
         return lr * (it + 1) / warmup
     if it >= max_iters:
@@ -129,6 +145,9 @@ def configure_optimizer(model: nn.Module, lr: float, weight_decay: float = 0.1,
     as ``"lr_scale"``, which :func:`train_lm`'s schedule respects). Only
     parameters with ``requires_grad`` are included.
     """
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    check_float("lr", lr, min=0.0, min_inclusive=False)
+    check_float("weight_decay", weight_decay, min=0.0)
     if not embedding_lr_scale > 0:
         raise ValueError(f"embedding_lr_scale={embedding_lr_scale!r} must be > 0")
     embedding_ids = set()
@@ -165,7 +184,9 @@ def fixed_windows(data, block_size: int, max_windows: int) -> tuple[torch.Tensor
 
     The same slice every time, so validation losses at different steps are comparable.
     """
-    data = _ids(data)
+    check_int("block_size", block_size, min=1)
+    check_int("max_windows", max_windows, min=1)
+    data = _ids(data, "data")
     n = min(max_windows, (len(data) - 1) // block_size)
     if n < 1:
         raise ValueError(f"validation data has {len(data)} tokens, need more than block_size={block_size}")
@@ -178,6 +199,11 @@ def fixed_windows(data, block_size: int, max_windows: int) -> tuple[torch.Tensor
 def evaluate_lm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64,
                 device=None, amp: bool = False) -> float:
     """Mean next-token cross-entropy (nats) of ``model`` on windows ``x, y: (n, T)``."""
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    check_int("batch_size", batch_size, min=1)
+    x, y = check_ids("x", x, ndim=2), check_ids("y", y, ndim=2)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape (n, T), got {tuple(x.shape)} and {tuple(y.shape)}")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -239,18 +265,44 @@ def train_lm(model: nn.Module, train_data, val_data, *, max_iters: int, batch_si
       line gives the throughput as milliseconds per 1,000 tokens
       (``history.tokens_per_second`` holds tokens/s).
     """
-    if max_iters < 1:
-        raise ValueError(f"max_iters={max_iters} must be >= 1")
-    if warmup < 0 or warmup > max_iters:
+    # every argument is checked here, before the model is touched (a bad one never half-trains it)
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    check_int("max_iters", max_iters, min=1)
+    check_int("batch_size", batch_size, min=1)
+    check_int("warmup", warmup, min=0)
+    check_float("lr", lr, min=0.0, min_inclusive=False)
+    check_float("weight_decay", weight_decay, min=0.0)
+    check_int("eval_windows", eval_windows, min=1)
+    check_int("seed", seed)
+    check_int("max_rows", max_rows, min=1)
+    if warmup > max_iters:
         raise ValueError(f"warmup={warmup} must be between 0 and max_iters={max_iters}")
+    if min_lr is not None:
+        check_float("min_lr", min_lr, min=0.0)
+    if grad_clip is not None:
+        check_float("grad_clip", grad_clip, min=0.0, min_inclusive=False)
+    if eval_interval is not None:
+        check_int("eval_interval", eval_interval, min=1)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     if amp and device.type != "cuda":
         raise ValueError(f"amp=True (bfloat16 autocast) is for CUDA; the model is on {device.type}")
-    block_size = block_size or model.config.block_size
+    config = getattr(model, "config", None)
+    model_block = getattr(config, "block_size", None)
+    if block_size is None:
+        if model_block is None:
+            raise ValueError("block_size=None needs a model with config.block_size; pass block_size=...")
+        block_size = model_block
+    check_int("block_size", block_size, min=1)
+    if model_block is not None and block_size > model_block:
+        raise ValueError(f"block_size={block_size} exceeds the model's config.block_size={model_block}; "
+                         "pass a block_size <= the model's")
+    vocab_size = getattr(config, "vocab_size", None)
     min_lr = lr / 10 if min_lr is None else min_lr
     eval_interval = eval_interval or max(1, max_iters // 10)
-    train_data = _ids(train_data)
-    val_x, val_y = fixed_windows(val_data, block_size, eval_windows)
+    train_data = _ids(train_data, "train_data", vocab_size)
+    if len(train_data) <= block_size:
+        raise ValueError(f"train_data has {len(train_data)} tokens, need more than block_size={block_size}")
+    val_x, val_y = fixed_windows(_ids(val_data, "val_data", vocab_size), block_size, eval_windows)
     model.to(device)
     step_model = torch.compile(model) if compile else model  # pragma: no cover - exercised on GPU runs
     optimizer = configure_optimizer(model, lr, weight_decay, betas, embedding_lr_scale)

@@ -20,6 +20,16 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ._validate import check_float, check_int, check_type
+
+
+def _check_hyper(rank, alpha, dropout, max_rank: int | None) -> None:
+    check_int("rank", rank, min=1)
+    check_float("alpha", alpha)
+    check_float("dropout", dropout, min=0.0, max=1.0, max_inclusive=False)
+    if max_rank is not None and rank > max_rank:
+        raise ValueError(f"rank={rank} exceeds min(in_features, out_features)={max_rank}: not a low-rank update")
+
 
 class LoRALinear(nn.Module):
     """``LoRALinear(base: nn.Linear, rank=8, alpha=16.0, dropout=0.0)``; ``x: (..., in) -> (..., out)``."""
@@ -28,11 +38,7 @@ class LoRALinear(nn.Module):
         super().__init__()
         if not isinstance(base, nn.Linear):
             raise TypeError(f"LoRALinear wraps an nn.Linear, got {type(base).__name__}")
-        if not isinstance(rank, int) or rank < 1:
-            raise ValueError(f"rank={rank!r} must be a positive int")
-        if rank > min(base.in_features, base.out_features):
-            raise ValueError(f"rank={rank} exceeds min(in_features, out_features)="
-                             f"{min(base.in_features, base.out_features)}: not a low-rank update")
+        _check_hyper(rank, alpha, dropout, min(base.in_features, base.out_features))
         self.base, self.rank, self.alpha = base, rank, alpha
         self.scaling = alpha / rank
         for p in self.base.parameters():
@@ -84,35 +90,64 @@ def apply_lora(model: nn.Module, target_names: Sequence[str], rank: int = 8, alp
     A layer whose weight is shared with another module (a tied output layer)
     is refused: merging would change the other module too.
     """
-    if isinstance(target_names, str):
-        target_names = [target_names]
-    for p in model.parameters():
-        p.requires_grad_(False)
+    # Everything is checked before the model is touched: on any error the model is left as it was.
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    target_names = _names("target_names", target_names)
+    trainable = _names("trainable", trainable, allow_empty=True)
+    _check_hyper(rank, alpha, dropout, None)
+    existing = [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
+    if existing:
+        raise ValueError(f"the model already has LoRA adapters on {existing}; apply_lora once per model "
+                         "(call it on a fresh copy of the base model to try other targets)")
     counts: dict[int, int] = {}
     for m in model.modules():
         for p in m.parameters(recurse=False):
             counts[id(p)] = counts.get(id(p), 0) + 1
-    targets = [(name, m) for name, m in model.named_modules()
-               if isinstance(m, nn.Linear) and any(name == t or name.endswith("." + t) for t in target_names)]
-    if not targets:
-        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
-        raise ValueError(f"no nn.Linear named {list(target_names)} in the model; its linear layers are called {linear}")
-    replaced = []
+    linear = {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    matches = {t: [n for n in linear if n == t or n.endswith("." + t)] for t in target_names}
+    unmatched = [t for t, found in matches.items() if not found]
+    if unmatched:
+        names = sorted({n.rsplit(".", 1)[-1] for n in linear})
+        raise ValueError(f"no nn.Linear named {unmatched} in the model (target_names={target_names}); "
+                         f"its linear layers are called {names}")
+    targets = [(n, linear[n]) for n in linear if any(n in found for found in matches.values())]
     for name, module in targets:
         if counts[id(module.weight)] > 1:
             raise ValueError(f"{name}.weight is shared with another module (tied weights); leave {name!r} out")
+        if rank > min(module.in_features, module.out_features):
+            raise ValueError(f"rank={rank} exceeds min(in_features, out_features)="
+                             f"{min(module.in_features, module.out_features)} of {name}: not a low-rank update")
+    subs = []
+    for t in trainable:
+        try:
+            subs.append(model.get_submodule(t))
+        except AttributeError:
+            raise ValueError(f"trainable={t!r} is not a submodule of the model") from None
+    for p in model.parameters():
+        p.requires_grad_(False)
+    replaced = []
+    for name, module in targets:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child, LoRALinear(module, rank, alpha, dropout))
         replaced.append(name)
-    for t in trainable:
-        try:
-            sub = model.get_submodule(t)
-        except AttributeError:
-            raise ValueError(f"trainable={t!r} is not a submodule of the model") from None
+    for sub in subs:
         for p in sub.parameters():
             p.requires_grad_(True)
     return replaced
+
+
+def _names(name: str, value, allow_empty: bool = False) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} is a {type(value).__name__}; pass a list of layer names, e.g. ['c_attn']")
+    for i, v in enumerate(value):
+        if not isinstance(v, str):
+            raise TypeError(f"{name}[{i}]={v!r} is a {type(v).__name__}; pass layer names as strings")
+    if not value and not allow_empty:
+        raise ValueError(f"{name} is empty; name at least one layer, e.g. ['c_attn']")
+    return list(value)
 
 
 def lora_layers(model: nn.Module) -> list[LoRALinear]:

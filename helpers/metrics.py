@@ -24,7 +24,12 @@ AVERAGES = ("binary", "macro", "micro")
 def _as_labels(y, name: str) -> np.ndarray:
     if isinstance(y, torch.Tensor):
         y = y.detach().cpu().numpy()
+    if y is None or isinstance(y, (str, bytes, dict, set)) or np.isscalar(y):
+        raise TypeError(f"{name} is a {type(y).__name__}; pass a 1-D sequence of labels (list, array or tensor)")
     arr = np.asarray(y)
+    if arr.dtype.kind not in "biufUS":
+        raise TypeError(f"{name} holds values of type {arr.dtype} ({type(arr.flat[0]).__name__ if arr.size else '?'}); "
+                        "pass integer or string class labels")
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -39,6 +44,10 @@ def _as_labels(y, name: str) -> np.ndarray:
 
 def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     t, p = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    kinds = ["strings" if a.dtype.kind in "US" else "numbers" for a in (t, p)]
+    if kinds[0] != kinds[1]:   # 1 == "1" is False: every sample would count as wrong
+        raise TypeError(f"y_true holds {kinds[0]} but y_pred holds {kinds[1]}; convert both to the same kind "
+                        "(e.g. np.asarray(y_pred).astype(int))")
     if len(t) != len(p):
         raise ValueError(f"y_true and y_pred have different lengths: {len(t)} != {len(p)}")
     if len(t) == 0:

@@ -229,6 +229,10 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """``||a - b|| / (||a|| + ||b||)`` (0 when both are 0)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:  # a (3,) and a (3, 1) array would broadcast to a (3, 3) difference
+        raise ValueError(f"a has shape {a.shape} but b has shape {b.shape}; compare arrays of the same shape")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("a or b holds NaN/inf; the relative error is undefined")
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 

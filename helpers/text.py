@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._validate import check_ids, check_int, check_type
+
 
 class CharTokenizer:
     """``CharTokenizer(chars, unk_token=None, pad_token=None)``: id ``i`` is ``itos[i]``.
@@ -50,6 +52,10 @@ class CharTokenizer:
         ``min_count``/``max_vocab`` (the latter counting special tokens too)
         drop rare characters; they then need ``unk_token``.
         """
+        check_type("text", text, str)
+        check_int("min_count", min_count, min=1)
+        if max_vocab is not None:
+            check_int("max_vocab", max_vocab, min=1)
         counts = Counter(text)
         chars = sorted(counts, key=lambda c: (-counts[c], c))
         n_special = (unk_token is not None) + (pad_token is not None)
@@ -80,6 +86,7 @@ class CharTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``, one per character."""
+        check_type("text", text, str)
         stoi, unk = self.stoi, self.unk_id
         if unk is not None:
             return [stoi.get(c, unk) for c in text]
@@ -93,10 +100,13 @@ class CharTokenizer:
 
     def decode(self, ids: Iterable[int]) -> str:
         """Text of ``ids`` (list, tensor or array); padding is dropped."""
-        if isinstance(ids, (torch.Tensor, np.ndarray)):
-            ids = ids.tolist()
+        if isinstance(ids, str):
+            raise TypeError("ids is a str; decode takes token ids (encode turns text into ids)")
+        if not isinstance(ids, (torch.Tensor, np.ndarray, list, tuple)):
+            ids = list(ids)
+        t = check_ids("ids", ids, None, allow_empty=True)
         out = []
-        for i in ids:
+        for i in t.tolist():
             if not 0 <= i < self.vocab_size:
                 raise ValueError(f"token id {i} is outside the vocabulary [0, {self.vocab_size})")
             if i != self.pad_id:
@@ -105,6 +115,13 @@ class CharTokenizer:
 
     def encode_batch(self, texts: Sequence[str], length: int) -> torch.Tensor:
         """``(N, length)`` int64: each text truncated to ``length`` characters and right-padded with ``pad_id``."""
+        if isinstance(texts, str):
+            raise TypeError("texts is a str, which would be read as one text per character; "
+                            "pass a list of texts, e.g. [text]")
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            check_type(f"texts[{i}]", t, str)
+        check_int("length", length, min=1)
         if self.pad_token is None:
             raise ValueError("encode_batch needs a padding id; build the tokenizer with pad_token='<pad>'")
         out = torch.full((len(texts), length), self.pad_id, dtype=torch.long)
@@ -142,9 +159,9 @@ def get_batch(data, batch_size: int, block_size: int, generator: torch.Generator
     Returns ``x, y: (batch_size, block_size)`` int64 on ``device``, with
     ``y[b, t] = x[b, t + 1]``: at every position the target is the next token.
     """
-    data = torch.as_tensor(data)
-    if data.dim() != 1:
-        raise ValueError(f"data must be a 1-D array of token ids, got shape {tuple(data.shape)}")
+    check_int("batch_size", batch_size, min=1)
+    check_int("block_size", block_size, min=1)
+    data = check_ids("data", data)   # integer ids >= 0: float or NaN data would give garbage ids
     if len(data) <= block_size:
         raise ValueError(f"data has {len(data)} tokens, need more than block_size={block_size}")
     ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)

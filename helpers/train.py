@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,17 +38,46 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ._validate import check_float, check_int, check_type
 from .env import progress_enabled
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
 
 def _check_target_shape(out: torch.Tensor, y: torch.Tensor) -> None:
-    """Float targets (regression, BCE) must have the output's shape: (B, 1) - (B,) would broadcast to (B, B)."""
-    if y.is_floating_point() and out.shape != y.shape:
-        raise ValueError(f"model output has shape {tuple(out.shape)} but the float target has shape "
-                         f"{tuple(y.shape)}; make them equal (e.g. y.reshape(-1, 1)), otherwise the loss "
-                         "broadcasts and is silently wrong")
+    """Targets must fit the output: a float target (regression, BCE) has the output's shape; an integer
+    target (class labels) has the output's shape without the class dimension, ``(B, C, ...) -> (B, ...)``
+    with ``C >= 2``. Anything else would broadcast ((B, 1) - (B,) is (B, B)) and be silently wrong."""
+    if y.is_floating_point():
+        if out.shape != y.shape:
+            raise ValueError(f"model output has shape {tuple(out.shape)} but the float target has shape "
+                             f"{tuple(y.shape)}; make them equal (e.g. y.reshape(-1, 1)), otherwise the loss "
+                             "broadcasts and is silently wrong")
+        return
+    labels = out.dim() == y.dim() + 1 and out.shape[0] == y.shape[0] and out.shape[2:] == y.shape[1:]
+    if not labels or out.shape[1] < 2:
+        raise ValueError(f"model output has shape {tuple(out.shape)} but the integer target has shape "
+                         f"{tuple(y.shape)}: integer targets are class labels for (B, C) logits with C >= 2. "
+                         "For regression pass float targets of the output's shape (e.g. "
+                         "make_loader(X, y.astype('float32').reshape(-1, 1))), otherwise the loss broadcasts "
+                         "and the model silently learns the mean")
+
+
+def _check_fit_args(model, loader, name: str) -> None:
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    if loader is None or isinstance(loader, (str, bytes, torch.Tensor)) or not hasattr(loader, "__iter__"):
+        raise TypeError(f"{name} is a {type(loader).__name__}; pass a DataLoader (e.g. helpers.make_loader(X, y))")
+
+
+def _plain_number(x, kind=float):
+    """A NumPy/tensor scalar as a Python ``kind``; other values unchanged (bools stay bools)."""
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if isinstance(x, torch.Tensor) and x.numel() == 1:
+        x = x.item()
+    if isinstance(x, numbers.Real):
+        return kind(x) if kind is int and float(x).is_integer() else float(x) if kind is float else x
+    return x
 
 
 def logits_to_labels(logits: torch.Tensor) -> torch.Tensor:
@@ -86,9 +116,14 @@ class History:
         return len(self.history.get("train_loss", []))
 
     def to_dict(self) -> dict:
-        """Plain data (lists, floats, ints, str) that ``torch.load(weights_only=True)`` accepts."""
-        return {"history": {k: list(v) for k, v in self.history.items()}, "best_epoch": self.best_epoch,
-                "stopped_epoch": self.stopped_epoch, "monitor": self.monitor}
+        """Plain data (lists, floats, ints, str) that ``torch.load(weights_only=True)`` accepts.
+
+        NumPy or tensor scalars become Python floats/ints; anything else that is
+        not plain data is left for the caller's check (``save_checkpoint`` names it).
+        """
+        return {"history": {str(k): [_plain_number(x) for x in v] for k, v in self.history.items()},
+                "best_epoch": _plain_number(self.best_epoch, int), "stopped_epoch": _plain_number(self.stopped_epoch, int),
+                "monitor": self.monitor}
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "History":
@@ -112,6 +147,7 @@ def evaluate(model: nn.Module, loader, loss_fn: nn.Module | None = None,
     With a ``DistributedSampler`` in a process group the ranks' parts are
     combined: every rank returns the values of the whole data set.
     """
+    _check_fit_args(model, loader, "loader")
     device = torch.device(device) if device is not None else _model_device(model)
     was_training = model.training
     model.eval()
@@ -168,14 +204,22 @@ def fit(model: nn.Module, train_loader, *, epochs: int, loss_fn: nn.Module,
       combined data; only rank 0 prints and saves. A
       ``DistributedDataParallel`` model is saved without its ``module.`` prefix.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs={epochs} must be >= 1")
+    _check_fit_args(model, train_loader, "train_loader")
+    if val_loader is not None:
+        _check_fit_args(model, val_loader, "val_loader")
+    check_int("epochs", epochs, min=1)
+    check_type("optimizer", optimizer, torch.optim.Optimizer, "torch.optim.Optimizer")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn is a {type(loss_fn).__name__}; pass a loss such as nn.CrossEntropyLoss()")
+    check_float("min_delta", min_delta, min=0.0)
+    check_int("max_rows", max_rows, min=1)
     if monitor is None:
         monitor = "val_loss" if val_loader is not None else "train_loss"
+    check_type("monitor", monitor, str)
     if patience is not None and (val_loader is None and monitor.startswith("val_")):
         raise ValueError(f"early stopping on {monitor!r} needs a val_loader")
-    if patience is not None and patience < 1:
-        raise ValueError(f"patience={patience} must be >= 1")
+    if patience is not None:
+        check_int("patience", patience, min=1)
     distributed = dist.is_available() and dist.is_initialized()
     if distributed and dist.get_world_size() > 1 and not _uses_distributed_sampler(train_loader):
         raise ValueError(f"fit runs in a process group of {dist.get_world_size()} processes but the train loader's "

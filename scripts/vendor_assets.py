@@ -61,15 +61,28 @@ def fetch(name: str, version: str, integrity: str) -> bytes:
 
 
 def unpack(data: bytes, mapping: dict[str, str], dest: Path) -> None:
+    """Write the regular files of the tarball that ``mapping`` names under ``dest``.
+
+    Every target path is checked to lie inside ``dest`` before anything is written
+    (a member named ``package/x/../../../etc/y`` is refused), so the pinned checksum
+    is not the only guard against a path traversal.
+    """
+    root = dest.resolve()
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        members = []
         for member in tar.getmembers():
             if not member.isfile():
                 continue
             for src, dst in mapping.items():
                 if member.name == src or (src.endswith("/") and member.name.startswith(src)):
                     target = dest / (dst + member.name[len(src):] if src.endswith("/") else dst)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(tar.extractfile(member).read())
+                    if not target.resolve().is_relative_to(root):
+                        raise SystemExit(f"vendor_assets: tar member {member.name!r} would be written to {target}, "
+                                         f"outside {dest}; nothing was written")
+                    members.append((member, target))
+        for member, target in members:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(tar.extractfile(member).read())
 
 
 def main() -> int:

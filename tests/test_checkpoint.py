@@ -112,3 +112,98 @@ def test_read_checkpoint_gives_config_before_the_model_exists(tmp_path):
     load_checkpoint(path, rebuilt)
     x = torch.randn(2, 3)
     assert torch.equal(rebuilt(x), model(x)) and state["model_class"] == "MLP"
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def _state(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_untied_gpt_checkpoint_is_refused_by_a_tied_model(tmp_path):
+    """Item 3: the saved lm_head overwrote the shared embedding and the saved embedding was lost."""
+    from helpers.models.gpt import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    untied = GPT(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=8, tie_weights=False))
+    path = save_checkpoint(tmp_path / "untied.pt", untied)
+    tied = GPT(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=8))
+    before = _state(tied)
+    with pytest.raises(ValueError, match=r"shares .*lm_head.weight.*transformer.wte.weight.*differ"):
+        load_checkpoint(path, tied)
+    assert _same(before, _state(tied))
+    # the other direction loses nothing: both copies of a tied matrix are equal
+    torch.manual_seed(1)
+    source = GPT(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=8))
+    load_checkpoint(save_checkpoint(tmp_path / "tied.pt", source), untied)
+    assert torch.equal(untied.lm_head.weight, source.transformer.wte.weight)
+
+
+def test_optimizer_mismatch_leaves_model_and_optimizer_unchanged(tmp_path):
+    """Item 3: the model's weights used to be overwritten before the optimizer load failed."""
+    model, opt = _trained(seed=0)
+    path = save_checkpoint(tmp_path / "ckpt.pt", model, opt)
+    other, _ = _trained(seed=1)
+    before = _state(other)
+    wrong_opt = torch.optim.Adam(list(other.parameters())[:2], lr=0.1)   # fewer parameters than saved
+    with pytest.raises(ValueError, match="optimizer"):
+        load_checkpoint(path, other, wrong_opt)
+    assert _same(before, _state(other)) and wrong_opt.state_dict()["state"] == {}
+    no_opt_path = save_checkpoint(tmp_path / "no_opt.pt", model)
+    with pytest.raises(ValueError, match="no optimizer state"):
+        load_checkpoint(no_opt_path, other, torch.optim.Adam(other.parameters()))
+    assert _same(before, _state(other))
+
+
+def test_history_with_numpy_scalars_round_trips(tmp_path):
+    """Item 4: NumPy scalars in a History produced a file that weights_only loading refused."""
+    import numpy as np
+
+    model, opt = _trained()
+    hist = History(history={"train_loss": [np.float64(0.5), np.float32(0.25)]}, best_epoch=np.int64(2),
+                   stopped_epoch=np.int64(2), monitor="train_loss")
+    path = save_checkpoint(tmp_path / "ckpt.pt", model, opt, hist)
+    loaded = load_checkpoint(path, model, opt)["history"]
+    assert loaded.history == {"train_loss": [0.5, 0.25]} and loaded.best_epoch == 2
+    assert type(loaded.best_epoch) is int and type(loaded["train_loss"][0]) is float
+
+
+def test_history_with_objects_is_refused_before_writing(tmp_path):
+    model, _ = _trained()
+    hist = History(history={"train_loss": [object()]})
+    with pytest.raises(TypeError, match=r"history.*\['train_loss'\]\[0\] is a builtins.object"):
+        save_checkpoint(tmp_path / "ckpt.pt", model, history=hist)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(TypeError, match="model"):
+        save_checkpoint(tmp_path / "ckpt.pt", "model")
+    with pytest.raises(TypeError, match="history"):
+        save_checkpoint(tmp_path / "ckpt.pt", model, history={"a": [1.0]})
+    with pytest.raises(TypeError, match="optimizer"):
+        save_checkpoint(tmp_path / "ckpt.pt", model, optimizer=model)
+    with pytest.raises(TypeError, match="model"):
+        load_checkpoint(tmp_path / "ckpt.pt", None)
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_malicious_pickle_is_refused_without_running_code(tmp_path):
+    marker = tmp_path / "pwned"
+    model, _ = _trained()
+    state = {"format_version": ck.FORMAT_VERSION, "model_class": "MLP", "model": model.state_dict(),
+             "optimizer": None, "history": None, "extra": {"x": _Evil(str(marker))}}
+    path = tmp_path / "evil.pt"
+    torch.save(state, path)
+    assert not marker.exists()
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(path, model)
+    assert not marker.exists()

@@ -256,3 +256,15 @@ def test_public_api_is_reexported():
     for name in ["distillation_loss", "global_magnitude_prune", "quantize_linear_int8", "remove_pruning", "sparsity",
                  "state_dict_bytes"]:
         assert getattr(helpers, name) is getattr(compress, name) and name in helpers.__all__
+
+
+def test_quantize_per_tensor_refuses_inf_and_nan():
+    """Item 10: inf used to give scale inf and an all-zero-point tensor."""
+    with pytest.raises(ValueError, match="x holds 1 NaN/inf"):
+        quantize_per_tensor(torch.tensor([0.5, float("inf")]))
+    with pytest.raises(ValueError, match="NaN/inf"):
+        quantize_per_tensor(torch.tensor([float("nan"), 1.0]))
+    with pytest.raises(TypeError, match="x"):
+        quantize_per_tensor([0.5, 1.0])
+    with pytest.raises(TypeError, match="qmin"):
+        quantize_per_tensor(torch.tensor([0.5]), qmin=0.5)

@@ -104,7 +104,7 @@ def test_loaded_text_is_exact_and_ordered_numerically(server, tmp_path):
     assert text == EXPECTED
     # the built text is cached next to the tarball; the second call does not open the tarball
     folder = tmp_path / "cache" / "chinese-poetry"
-    assert leftovers(folder) == ["chinese-poetry-2.0.1.tang+song+songci.txt", NAME]
+    assert leftovers(folder) == [f"chinese-poetry-2.0.1.tang+song+songci.v{corpora.PARSER_VERSION}.txt", NAME]
     (folder / NAME).unlink()
     assert corpora.load_chinese_poetry(download=False) == EXPECTED
     assert server.hits == {f"/npm/{NAME}": 1}
@@ -247,3 +247,28 @@ def test_command_line_writes_the_text(server, tmp_path, capsys):
     assert "6 poems" in printed and f"ok  {out}" in printed
     assert corpora.main(["chinese-poetry", "--collections", "songci", "--simplified"]) == 0
     assert "1 poems" in capsys.readouterr().out and not os.path.exists("poetry.txt")
+
+
+# --- issue 22: the cached text is versioned and re-verified -----------------------------------
+
+def test_damaged_cached_text_is_rebuilt_from_the_verified_archive(server, tmp_path):
+    """Item 9: the cached text used to be returned as it was, whatever it held."""
+    assert corpora.load_chinese_poetry() == EXPECTED
+    folder = tmp_path / "cache" / "chinese-poetry"
+    (cached,) = [p for p in folder.iterdir() if p.suffix == ".txt"]
+    assert f".v{corpora.PARSER_VERSION}." in cached.name
+    cached.write_text(cached.read_text(encoding="utf-8").replace("明月", "明日"), encoding="utf-8")
+    assert corpora.load_chinese_poetry() == EXPECTED           # checksum mismatch: rebuilt
+    assert corpora.load_chinese_poetry() == EXPECTED
+    cached.write_text("no header at all", encoding="utf-8")
+    assert corpora.load_chinese_poetry() == EXPECTED
+    assert server.hits == {f"/npm/{NAME}": 1}
+
+
+def test_cached_text_of_another_archive_is_not_used(server, tmp_path, monkeypatch):
+    assert corpora.load_chinese_poetry(collections="song") == f"{SONG}\n"
+    other = _tgz({**MEMBERS, "package/dist/quantangshi/poet.song.0.json": [{"title": "新", "paragraphs": ["新詩。"]}]})
+    server.files[f"/npm/{NAME}"] = other
+    _patch(monkeypatch, integrity=_integrity(other), size=len(other))
+    (tmp_path / "cache" / "chinese-poetry" / NAME).unlink()
+    assert corpora.load_chinese_poetry(collections="song") == "新\n新詩。\n"

@@ -89,3 +89,42 @@ def test_loader_errors():
         make_loader(np.zeros((0, 1)), np.zeros(0))
     with pytest.raises(ValueError, match="batch_size=0"):
         make_loader(np.zeros((3, 1)), np.zeros(3), batch_size=0)
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def test_standardizer_refuses_nan_and_inf():
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    bad = X.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="X holds 1 NaN/inf"):
+        Standardizer().fit(bad)
+    s = Standardizer().fit(X)
+    bad[2, 1] = np.inf
+    with pytest.raises(ValueError, match="NaN/inf"):
+        s.transform(bad)
+    with pytest.raises(TypeError, match="X"):
+        s.transform("abc")
+
+
+def test_loader_and_split_name_bad_arguments():
+    X, y = np.zeros((4, 2)), np.zeros(4)
+    with pytest.raises(TypeError, match="batch_size"):
+        make_loader(X, y, batch_size=2.5)
+    with pytest.raises(TypeError, match="seed"):
+        make_loader(X, y, shuffle=True, seed="0")
+    with pytest.raises(ValueError, match="val_size=nan"):
+        train_val_test_split(X, val_size=float("nan"))
+
+
+@pytest.mark.parametrize("val_size, test_size", [(1.0, 0.2), (0.2, 1.0), (0.0, 0.0), (0.5, 0.5), (-0.1, 0.2)])
+def test_split_sizes_at_the_limits_are_refused(val_size, test_size):
+    with pytest.raises(ValueError, match="val_size"):
+        train_val_test_split(np.arange(20), val_size=val_size, test_size=test_size)
+
+
+def test_smallest_allowed_inputs_work():
+    parts = train_val_test_split(np.arange(10), val_size=0.0, test_size=0.5)
+    assert [len(p) for p in parts] == [5, 0, 5]
+    assert Standardizer().fit(np.array([[0.0], [2.0]])).transform(np.array([[1.0]])).tolist() == [[0.0]]
+    assert [len(b[0]) for b in make_loader(np.zeros((2, 1)), np.zeros(2), batch_size=1)] == [1, 1]

@@ -374,3 +374,94 @@ def test_command_line(server, tmp_path, capsys):
     assert downloads.main(["mnist", "--root", str(tmp_path / "cli")]) == 0
     out = capsys.readouterr().out
     assert out.count("ok  ") == 4 and str(tmp_path / "cli" / "mnist") in out
+
+
+# --- issue 22: server misbehaviour, leftovers, caps ---------------------------------------------
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_a_killed_downloads_part_file_is_removed_at_the_next_call(server, tmp_path):
+    """Item 9: SIGKILL/SIGTERM skip every cleanup; the next call must remove the hidden .part file."""
+    folder = tmp_path / "cache" / "mnist"
+    folder.mkdir(parents=True)
+    name = "t10k-labels-idx1-ubyte.gz"
+    killed = folder / f".{name}.abc123.{_dead_pid()}.part"       # the process that wrote it is gone
+    old = folder / f".{name}.xyz.part"                            # no pid, untouched for two hours
+    running = folder / f".{name}.live.{os.getpid()}.part"         # a download still in progress
+    other = folder / ".t10k-images-idx3-ubyte.gz.q.1.part"        # another file's download: not ours
+    for p in (killed, old, running, other):
+        p.write_bytes(b"partial")
+    os.utime(old, (0, 0))
+    downloads.fetch("mnist", "test_labels")
+    assert not killed.exists() and not old.exists() and running.exists() and other.exists()
+
+
+def test_entries_have_a_size_cap_and_https_first():
+    for name, files in downloads.FILES.items():
+        for key, remote in files.items():
+            assert isinstance(remote.size, int) and remote.size > 0, (name, key)
+            assert remote.urls[0].startswith("https://"), (name, key)
+    assert downloads.FILES["mnist"]["train_images"].size == 9_912_422
+    assert downloads.FILES["cifar-10"]["archive"].size == 170_498_071
+
+
+def test_a_file_without_a_published_size_is_capped(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(downloads, "MAX_BYTES", 100)
+    data = server.files["/mnist/t10k-images-idx3-ubyte.gz"]
+    assert len(data) > 100
+    with pytest.raises(DownloadError, match="announces .* more than the allowed 100"):
+        downloads.download_verified(f"{server.url}/mnist/t10k-images-idx3-ubyte.gz", tmp_path / "x.gz",
+                                    _md5(data))
+    assert not list(tmp_path.glob("*x.gz*"))
+
+
+def test_a_malformed_content_length_is_a_download_error_and_the_next_url_is_tried(server, monkeypatch):
+    real = downloads.urllib.request.urlopen
+
+    class Bad(io.BytesIO):
+        headers = {"Content-Length": "12; drop table"}
+
+        def __exit__(self, *exc):
+            return False
+
+    def urlopen(url, timeout):
+        return Bad(b"x") if "/bad/" in url else real(url, timeout=timeout)
+
+    monkeypatch.setattr(downloads.urllib.request, "urlopen", urlopen)
+    remote = downloads.FILES["mnist"]["test_labels"]
+    urls = (f"{server.url}/bad/", *remote.urls)
+    monkeypatch.setitem(downloads.FILES["mnist"], "test_labels", Remote(remote.filename, remote.checksum, urls))
+    assert downloads.fetch("mnist", "test_labels").is_file()
+    target = downloads.data_root() / "y"
+    with pytest.raises(DownloadError, match="malformed Content-Length"):
+        downloads.download_verified(f"{server.url}/bad/x", target, remote.checksum)
+    assert not list(target.parent.glob("*y*"))
+
+
+def test_failed_redownload_says_the_damaged_file_is_still_there(server, tmp_path):
+    path = downloads.fetch("mnist", "test_labels")
+    path.write_bytes(b"damaged")
+    del server.files["/mnist/t10k-labels-idx1-ubyte.gz"]
+    with pytest.raises(DownloadError) as info:
+        downloads.fetch("mnist", "test_labels")
+    message = str(info.value)
+    assert "Nothing was kept" not in message and f"damaged {path}" in message and "still there" in message
+    assert path.read_bytes() == b"damaged"
+
+
+def test_a_larger_cap_can_be_asked_for_and_a_bad_cap_is_refused(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(downloads, "MAX_BYTES", 100)
+    data = server.files["/mnist/t10k-images-idx3-ubyte.gz"]
+    url = f"{server.url}/mnist/t10k-images-idx3-ubyte.gz"
+    with pytest.raises(DownloadError, match="more than the allowed 100"):
+        downloads.download_verified(url, tmp_path / "x.gz", _md5(data))
+    target = downloads.download_verified(url, tmp_path / "x.gz", _md5(data), max_bytes=len(data))
+    assert target.read_bytes() == data
+    with pytest.raises(ValueError, match="max_bytes=0"):
+        downloads.download_verified(url, tmp_path / "y.gz", _md5(data), max_bytes=0)

@@ -248,3 +248,44 @@ def test_classifier_errors():
         GPTClassifier(gpt, 2, pad_id=0, pool="max")
     with pytest.raises(ValueError, match="pad_id=11"):
         GPTClassifier(gpt, 2, pad_id=11)
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def _tiny():
+    torch.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=8))
+
+
+def test_out_of_vocabulary_ids_are_named():
+    """Item 6: used to be 'IndexError: index out of range in self'."""
+    model = _tiny()
+    with pytest.raises(ValueError, match=r"idx holds the id 10, outside the vocabulary \[0, 10\)"):
+        model(torch.tensor([[1, 10]]))
+    with pytest.raises(ValueError, match="id -3"):
+        model.generate(torch.tensor([[-3]]), 2)
+    with pytest.raises(ValueError, match="targets holds the id 11"):
+        model(torch.tensor([[1, 2]]), torch.tensor([[2, 11]]))
+    _, loss = model(torch.tensor([[1, 2]]), torch.tensor([[2, -1]]))   # -1 is ignored, still allowed
+    assert torch.isfinite(loss)
+
+
+def test_empty_sequence_is_refused_instead_of_a_nan_loss():
+    model = _tiny()
+    with pytest.raises(ValueError, match="empty"):
+        model(torch.zeros(2, 0, dtype=torch.long), torch.zeros(2, 0, dtype=torch.long))
+    with pytest.raises(ValueError, match="targets"):
+        model(torch.tensor([[1, 2]]), torch.tensor([[1.0, 2.0]]))
+
+
+def test_generate_checks_its_sampling_arguments():
+    model = _tiny()
+    idx = torch.tensor([[1, 2]])
+    for kw, exc, match in [(dict(max_new_tokens=-1), ValueError, "max_new_tokens=-1"),
+                           (dict(max_new_tokens=2.0), TypeError, "max_new_tokens"),
+                           (dict(max_new_tokens=2, temperature=float("nan")), ValueError, "temperature=nan"),
+                           (dict(max_new_tokens=2, top_k=True), TypeError, "top_k"),
+                           (dict(max_new_tokens=2, top_k=0), ValueError, "top_k=0")]:
+        with pytest.raises(exc, match=match):
+            model.generate(idx, **kw)
+    assert model.generate(idx, 0).tolist() == [[1, 2]]

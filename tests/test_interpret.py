@@ -80,3 +80,24 @@ def test_errors():
         saliency(nn.Flatten(0), x, 0)
     with pytest.raises(ValueError, match="steps"):
         integrated_gradients(model, x, 0, steps=0)
+
+
+def test_saliency_runs_the_model_in_eval_mode():
+    """Dropout must be off: with it on, the gradient would be a random mask of the true one."""
+    torch.manual_seed(0)
+    seen = []
+
+    class Probe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.5), nn.Linear(16, 3))
+
+        def forward(self, x):
+            seen.append(self.training)
+            return self.net(x)
+
+    model = Probe().train()
+    x = torch.randn(5, 4)
+    g1, g2 = saliency(model, x, 1), saliency(model, x, 1)
+    assert seen == [False, False] and not model.training
+    torch.testing.assert_close(g1, g2)

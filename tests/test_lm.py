@@ -193,3 +193,84 @@ def test_train_lm_works_for_any_next_token_model():
     hist = train_lm(Bigram(), _data(), _data(), max_iters=40, batch_size=4, lr=0.1, warmup=2,
                     block_size=8, verbose=False)
     assert hist["val_loss"][-1] < 1.0
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [UnigramLM, BigramLM])
+def test_count_models_refuse_ids_outside_the_vocabulary(cls):
+    """Item 2: id 3 with vocab_size=3 used to be counted (bigram probabilities summed to 2)."""
+    with pytest.raises(ValueError, match=r"id 3, outside the vocabulary \[0, 3\)"):
+        cls(3).fit([0, 1, 2, 3, 1])
+    with pytest.raises(ValueError, match="id -1"):
+        cls(3).fit([0, 1, -1, 2])
+    model = cls(3).fit([0, 1, 2, 1, 0])
+    with pytest.raises(ValueError, match="id 5"):
+        model.cross_entropy([0, 5, 1])
+
+
+def test_bigram_probabilities_sum_to_one_for_every_context():
+    model = BigramLM(4, k=0.5).fit([0, 1, 2, 3, 1, 1, 0, 2])
+    for prev in range(4):
+        assert float(model.next_probs(prev).sum()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="prev"):
+        model.next_probs(4)
+
+
+@pytest.mark.parametrize("cls", [UnigramLM, BigramLM])
+def test_count_models_refuse_float_empty_and_nan(cls):
+    with pytest.raises(TypeError, match="integers"):
+        cls(3).fit([0.0, 1.7, 2.0])
+    with pytest.raises(ValueError, match="empty"):
+        cls(3).fit([])
+    with pytest.raises(ValueError, match="k=nan"):
+        cls(3, k=float("nan"))
+    with pytest.raises(TypeError, match="vocab_size"):
+        cls(3.0)
+    with pytest.raises(ValueError, match="vocab_size"):
+        cls(0)
+    model = cls(3).fit([0, 1, 2, 1])
+    with pytest.raises(ValueError, match="empty|at least"):
+        model.cross_entropy([])
+    with pytest.raises(TypeError, match="integers"):
+        model.cross_entropy([0.0, 1.0])
+
+
+def test_train_lm_names_bad_sizes_before_training():
+    """Item 8: batch_size=0 blamed the learning rate, eval_windows=0 the data, eval_interval<0 ran every step."""
+    model = GPT(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=8))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    data = torch.arange(200) % 10
+    kw = dict(max_iters=3, batch_size=2, lr=1e-3, warmup=0, verbose=False)
+    for bad, match in [(dict(batch_size=0), "batch_size=0 must be >= 1"),
+                       (dict(eval_windows=0), "eval_windows=0 must be >= 1"),
+                       (dict(eval_interval=-1), "eval_interval=-1 must be >= 1"),
+                       (dict(lr=float("nan")), "lr=nan"),
+                       (dict(block_size=5), "block_size=5 .*model.*4"),
+                       (dict(grad_clip=0.0), "grad_clip")]:
+        with pytest.raises(ValueError, match=match):
+            train_lm(model, data, data, **{**kw, **bad})
+    with pytest.raises(TypeError, match="max_iters"):
+        train_lm(model, data, data, **{**kw, "max_iters": 2.0})
+    with pytest.raises(TypeError, match="train_data.*integers"):
+        train_lm(model, data.float(), data, **kw)
+    with pytest.raises(ValueError, match="val_data holds the id 12"):
+        train_lm(model, data, data + 3, **kw)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_windows_and_schedule_name_bad_arguments():
+    with pytest.raises(ValueError, match="block_size"):
+        fixed_windows(torch.arange(10), 0, 2)
+    with pytest.raises(ValueError, match="max_windows"):
+        fixed_windows(torch.arange(10), 2, 0)
+    with pytest.raises(ValueError, match="warmup"):
+        cosine_lr(0, lr=1.0, warmup=-1, max_iters=10, min_lr=0.1)
+    with pytest.raises(ValueError, match="lr"):
+        configure_optimizer(nn.Linear(2, 2), lr=-1.0)
+    model = GPT(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=8))
+    x, y = fixed_windows(torch.arange(20) % 10, 4, 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        evaluate_lm(model, x, y, batch_size=0)
+    with pytest.raises(ValueError, match="x and y"):
+        evaluate_lm(model, x, y[:1])

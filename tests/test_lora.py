@@ -98,3 +98,55 @@ def test_apply_lora_errors():
         LoRALinear(nn.Linear(4, 2), rank=3)
     with pytest.raises(TypeError, match="nn.Linear"):
         LoRALinear(nn.Conv1d(2, 2, 1))
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def _snapshot(model):
+    return ([n for n, _ in model.named_modules()], {n: p.requires_grad for n, p in model.named_parameters()})
+
+
+def test_a_partly_wrong_target_list_changes_nothing():
+    """Item 5: a misspelt target used to raise after freezing the model or inserting adapters."""
+    model = _gpt()
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match=r"no nn.Linear named \['c_atn'\].*its linear layers.*c_attn"):
+        apply_lora(model, ["c_attn", "c_atn"], rank=2)
+    assert _snapshot(model) == before and not lora_layers(model)
+    with pytest.raises(ValueError, match="tied"):
+        apply_lora(model, ["c_attn", "lm_head"], rank=2)
+    assert _snapshot(model) == before
+    with pytest.raises(ValueError, match="trainable='nope'"):
+        apply_lora(model, ["c_attn"], rank=2, trainable=["nope"])
+    assert _snapshot(model) == before
+
+
+def test_a_second_apply_lora_says_the_model_already_has_adapters():
+    model = _gpt()
+    apply_lora(model, ["c_attn"], rank=2)
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match="already has LoRA adapters.*c_attn"):
+        apply_lora(model, ["c_attn"], rank=2)
+    assert _snapshot(model) == before
+
+
+def test_lora_hyper_parameters_are_checked():
+    with pytest.raises(ValueError, match="dropout=-0.1"):
+        LoRALinear(nn.Linear(4, 4), rank=2, dropout=-0.1)
+    with pytest.raises(ValueError, match="alpha=nan"):
+        LoRALinear(nn.Linear(4, 4), rank=2, alpha=float("nan"))
+    with pytest.raises(TypeError, match="rank"):
+        LoRALinear(nn.Linear(4, 4), rank=True)
+    model = _gpt()
+    before = _snapshot(model)
+    for kw, exc in [(dict(dropout=1.0), ValueError), (dict(alpha=float("inf")), ValueError),
+                    (dict(rank=0), ValueError), (dict(rank=100), ValueError)]:
+        with pytest.raises(exc):
+            apply_lora(model, ["c_attn"], **kw)
+        assert _snapshot(model) == before
+    with pytest.raises(TypeError, match="target_names"):
+        apply_lora(model, [1], rank=2)
+    with pytest.raises(ValueError, match="target_names"):
+        apply_lora(model, [], rank=2)
+    with pytest.raises(TypeError, match="model"):
+        apply_lora("gpt", ["c_attn"])

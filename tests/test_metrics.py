@@ -95,3 +95,52 @@ def test_bad_inputs_give_clear_errors():
         hm.confusion_matrix([0, 1], [1, 0], labels=[0, 0])
     with pytest.raises(ValueError, match="non-empty"):
         hm.confusion_matrix([0, 1], [1, 0], labels=[])
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def test_mixed_label_kinds_are_refused():
+    """Item 10: int vs str labels used to give accuracy 0.0."""
+    with pytest.raises(TypeError, match="y_true holds numbers.*y_pred holds strings"):
+        hm.accuracy([0, 1, 1], ["0", "1", "1"])
+    for bad, kind in ((None, "NoneType"), ("01", "str"), (3, "int")):
+        with pytest.raises(TypeError, match=f"^y_true is a {kind}; pass a 1-D sequence"):
+            hm.accuracy(bad, [1])
+    with pytest.raises(TypeError, match="y_pred"):
+        hm.f1_score([1, 0], [{"a"}, {"b"}])
+    with pytest.raises(TypeError, match=r"^y_true holds values of type object \(set\); pass integer or string"):
+        hm.accuracy([{1}], [1])
+    assert hm.accuracy(["a", "b"], ["a", "a"]) == 0.5
+
+
+# --- property-based: the metrics against scikit-learn ------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_pairs = st.integers(1, 40).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 4), min_size=n, max_size=n),
+                                                        st.lists(st.integers(0, 4), min_size=n, max_size=n)))
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found")
+@settings(max_examples=80, deadline=None)
+@given(_pairs)
+def test_metrics_equal_scikit_learn_on_any_labels(pair):
+    t, p = pair
+    assert hm.accuracy(t, p) == pytest.approx(skm.accuracy_score(t, p))
+    labels = sorted(set(t) | set(p))
+    np.testing.assert_array_equal(hm.confusion_matrix(t, p), skm.confusion_matrix(t, p, labels=labels))
+    for average in ("macro", "micro"):
+        for ours, theirs in [(hm.precision_score, skm.precision_score), (hm.recall_score, skm.recall_score),
+                             (hm.f1_score, skm.f1_score)]:
+            assert ours(t, p, average=average) == pytest.approx(theirs(t, p, average=average, zero_division=0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 1), min_size=n, max_size=n),
+                                                      st.lists(st.integers(0, 1), min_size=n, max_size=n))))
+def test_binary_metrics_equal_scikit_learn(pair):
+    t, p = pair
+    for ours, theirs in [(hm.precision_score, skm.precision_score), (hm.recall_score, skm.recall_score),
+                         (hm.f1_score, skm.f1_score)]:
+        assert ours(t, p) == pytest.approx(theirs(t, p, zero_division=0))

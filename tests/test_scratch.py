@@ -138,3 +138,12 @@ def test_bad_inputs():
         train_sgd(mse, np.zeros((4, 3)), np.zeros((4, 2)), epochs=1, lr=0.1, batch_size=0)
     with pytest.raises(ValueError, match="no 'identity' activation"):
         to_torch(NumpyMLP([3, 4, 2], activation="identity"))
+
+
+def test_relative_error_refuses_mismatched_shapes():
+    """Item 10: (3,) against (3, 1) used to broadcast to a (3, 3) difference."""
+    with pytest.raises(ValueError, match=r"a has shape \(3,\) but b has shape \(3, 1\)"):
+        relative_error(np.ones(3), np.ones((3, 1)))
+    with pytest.raises(ValueError, match="NaN"):
+        relative_error(np.array([np.nan]), np.array([1.0]))
+    assert relative_error(np.zeros(2), np.zeros(2)) == 0.0

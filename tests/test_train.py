@@ -120,7 +120,7 @@ def test_schedulers_are_stepped_once_per_epoch():
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt2, patience=0, factor=0.1)
     fit(model, make_loader(X, y, 64), epochs=3, loss_fn=nn.CrossEntropyLoss(), optimizer=opt2,
         scheduler=plateau, monitor="train_loss", progress=False)
-    assert plateau.num_bad_epochs is not None
+    assert plateau.last_epoch == 3   # stepped once per epoch (direction: see the test below)
 
 
 def test_summary_table_is_compact_and_bar_mode_runs(capsys):
@@ -187,3 +187,55 @@ def test_float_target_with_a_different_shape_is_rejected():
         fit(model, make_loader(X, y.float(), 64), epochs=1, loss_fn=nn.MSELoss(), optimizer=opt, verbose=False)
     with pytest.raises(ValueError, match="broadcasts"):
         evaluate(model, make_loader(X, y.float(), 64), nn.MSELoss())
+
+
+# --- issue 22: bad input -------------------------------------------------------------------------
+
+def test_integer_regression_targets_are_refused_not_broadcast():
+    """Item 1: int targets (B,) against a (B, 1) output used to broadcast to (B, B) in MSE."""
+    X = torch.randn(32, 3)
+    y = torch.arange(32) % 5                             # integer targets -> make_loader makes them int64
+    model = nn.Linear(3, 1)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ValueError, match=r"integer target.*\(32,\).*float"):
+        fit(model, make_loader(X, y, 32), epochs=1, loss_fn=nn.MSELoss(),
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False, verbose=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="integer target"):
+        evaluate(model, make_loader(X, y, 32), nn.MSELoss())
+
+
+def test_fit_and_evaluate_name_bad_arguments():
+    X, y = _blobs()
+    model = MLP(2, [], 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    kw = dict(loss_fn=nn.CrossEntropyLoss(), optimizer=opt, progress=False, verbose=False)
+    with pytest.raises(TypeError, match="epochs"):
+        fit(model, make_loader(X, y, 64), epochs=2.5, **kw)
+    with pytest.raises(TypeError, match="model"):
+        fit("model", make_loader(X, y, 64), epochs=1, **kw)
+    with pytest.raises(ValueError, match="min_delta"):
+        fit(model, make_loader(X, y, 64), epochs=1, min_delta=float("nan"), **kw)
+    with pytest.raises(TypeError, match="optimizer"):
+        fit(model, make_loader(X, y, 64), epochs=1, loss_fn=nn.CrossEntropyLoss(), optimizer=None)
+    with pytest.raises(TypeError, match="model"):
+        evaluate(None, make_loader(X, y, 64))
+
+
+def test_reduce_lr_on_plateau_gets_the_monitored_value_in_the_right_direction():
+    X, y = _blobs()
+    model = MLP(2, [], 2)
+    # improving loss: the plateau scheduler never cuts the learning rate
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    hist = fit(model, make_loader(X, y, 64), epochs=4, loss_fn=nn.CrossEntropyLoss(), optimizer=opt,
+               scheduler=torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.1),
+               monitor="train_loss", progress=False, verbose=False)
+    assert hist["train_loss"] == sorted(hist["train_loss"], reverse=True) and hist["lr"] == [0.5] * 4
+    # a constant loss (the optimiser holds a parameter the model does not use): cut after each bad epoch
+    dummy = nn.Parameter(torch.zeros(1))
+    opt2 = torch.optim.SGD([dummy], lr=1.0)
+    frozen = MLP(2, [], 2)
+    hist2 = fit(frozen, make_loader(X, y, 64), epochs=3, loss_fn=nn.CrossEntropyLoss(), optimizer=opt2,
+                scheduler=torch.optim.lr_scheduler.ReduceLROnPlateau(opt2, patience=0, factor=0.1),
+                monitor="train_loss", progress=False, verbose=False)
+    assert hist2["lr"] == pytest.approx([1.0, 1.0, 0.1])

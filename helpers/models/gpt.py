@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validate import check_float, check_int
+
 
 @dataclass
 class GPTConfig:
@@ -214,10 +216,21 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
-    def _check_idx(self, idx: torch.Tensor, past: int = 0) -> None:
+    def _check_idx(self, idx: torch.Tensor, past: int = 0, name: str = "idx", ignore: int | None = None) -> None:
+        if not isinstance(idx, torch.Tensor):
+            raise TypeError(f"{name} is a {type(idx).__name__}; pass a (B, T) int64 tensor of token ids")
         if idx.dim() != 2 or idx.dtype != torch.long:
-            raise ValueError(f"idx must be a (B, T) int64 tensor of token ids, got shape {tuple(idx.shape)} "
+            raise ValueError(f"{name} must be a (B, T) int64 tensor of token ids, got shape {tuple(idx.shape)} "
                              f"and dtype {idx.dtype}")
+        if idx.numel() == 0:
+            raise ValueError(f"{name} is empty (shape {tuple(idx.shape)}); pass at least one token per sequence")
+        V = self.config.vocab_size
+        ids = idx if ignore is None else idx[idx != ignore]      # targets: ``ignore`` (-1) is allowed
+        lo, hi = (int(ids.min()), int(ids.max())) if ids.numel() else (0, 0)
+        if lo < 0 or hi >= V:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} holds the id {bad}, outside the vocabulary [0, {V}); encode with the "
+                             "tokenizer this model was built for (or build it with a larger vocab_size)")
         T = idx.shape[1] + past
         if T > self.config.block_size:
             raise ValueError(f"sequence length {T} exceeds block_size={self.config.block_size}; "
@@ -242,9 +255,11 @@ class GPT(nn.Module):
         logits = self.lm_head(self.features(idx))
         loss = None
         if targets is not None:
-            if targets.shape != idx.shape:
-                raise ValueError(f"targets must have the shape of idx {tuple(idx.shape)}, "
-                                 f"got {tuple(targets.shape)}")
+            if not isinstance(targets, torch.Tensor) or targets.shape != idx.shape or targets.dtype != torch.long:
+                raise ValueError(f"targets must have the shape of idx {tuple(idx.shape)} and dtype int64, "
+                                 f"got {type(targets).__name__} {tuple(getattr(targets, 'shape', ()))} "
+                                 f"{getattr(targets, 'dtype', '')}")
+            self._check_idx(targets, name="targets", ignore=-1)
             # cross_entropy wants (N, V) logits and (N,) targets: flatten batch and time.
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return logits, loss
@@ -292,7 +307,8 @@ class GPT(nn.Module):
 
         Runs in eval mode (no dropout) and restores the previous mode.
         """
-        _check_generate_args(idx, temperature, top_k)
+        _check_generate_args(idx, max_new_tokens, temperature, top_k)
+        self._check_idx(idx[:, -self.config.block_size:])
         was_training = self.training
         self.eval()
         bs = self.config.block_size
@@ -309,18 +325,19 @@ class GPT(nn.Module):
         return idx
 
 
-def _check_generate_args(idx: torch.Tensor, temperature: float, top_k: int | None,
+def _check_generate_args(idx: torch.Tensor, max_new_tokens: int, temperature: float, top_k: int | None,
                          top_p: float | None = None) -> None:
     """The checks shared by the ``generate`` methods of the book's language models."""
-    if idx.dim() != 2 or idx.dtype != torch.long or idx.shape[1] < 1:
-        raise ValueError(f"idx must be a non-empty (B, T) int64 tensor, got shape {tuple(idx.shape)}, "
-                         f"dtype {idx.dtype}")
-    if temperature < 0:
-        raise ValueError(f"temperature={temperature} must be >= 0 (0 = greedy)")
-    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"top_k={top_k!r} must be a positive int or None")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"top_p={top_p!r} must be in (0, 1] or None")
+    if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.dtype != torch.long or idx.shape[1] < 1:
+        shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
+        dtype = idx.dtype if isinstance(idx, torch.Tensor) else None
+        raise ValueError(f"idx must be a non-empty (B, T) int64 tensor, got shape {shape}, dtype {dtype}")
+    check_int("max_new_tokens", max_new_tokens, min=0)
+    check_float("temperature", temperature, min=0.0)   # NaN and inf refused too; 0 = greedy
+    if top_k is not None:
+        check_int("top_k", top_k, min=1)
+    if top_p is not None:
+        check_float("top_p", top_p, min=0.0, max=1.0, min_inclusive=False)
 
 
 def _sample(logits: torch.Tensor, temperature: float, top_k: int | None,

@@ -1,4 +1,4 @@
-"""A Llama/Qwen-family decoder (Llama 2, Qwen2/Qwen2.5, Qwen3), readable top to bottom.
+"""A Llama/Qwen-family decoder (Llama 2, Qwen2/Qwen2.5, Qwen3), readable top to bottom::
 
     idx: (B, T) token ids
       -> token embedding                                                  (B, T, d)     no position embedding
@@ -383,7 +383,7 @@ class Llama(nn.Module):
         generation once every sequence of the batch has produced one (e.g. ``<|im_end|>``).
         The total length may not exceed ``max_seq_len``. Runs in eval mode and restores the mode.
         """
-        _check_generate_args(idx, temperature, top_k, top_p)
+        _check_generate_args(idx, max_new_tokens, temperature, top_k, top_p)
         if idx.shape[1] + max_new_tokens > self.config.max_seq_len:
             raise ValueError(f"{idx.shape[1]} prompt tokens + max_new_tokens={max_new_tokens} exceed "
                              f"max_seq_len={self.config.max_seq_len}; ask for fewer tokens")
@@ -617,7 +617,9 @@ def download_pretrained(repo: str, revision: str = "main", root=None, endpoint: 
         url = f"{base}/{repo}/resolve/{revision}/{name}"
         print(f"downloading {url} -> {target}", flush=True)
         try:
-            return download_verified(url, target, checksum=None)
+            # weights: save_pretrained writes shards of at most 5 GB; other files are small
+            cap = WEIGHT_FILE_MAX_BYTES if name.endswith(".safetensors") else None
+            return download_verified(url, target, checksum=None, max_bytes=cap)
         except urllib.error.HTTPError as e:
             if e.code == 404 and not required:
                 return None
@@ -635,6 +637,9 @@ def download_pretrained(repo: str, revision: str = "main", root=None, endpoint: 
         files += [index] + [get(shard) for shard in shards]
     write_text_atomic(done, json.dumps(sorted(f.name for f in files + [weights] if f is not None), indent=1))
     return folder
+
+
+WEIGHT_FILE_MAX_BYTES = 16 << 30   # a single safetensors file (or shard) larger than this is refused
 
 
 def chat_prompt(user: str, system: str | None = None) -> str:
