@@ -5,10 +5,14 @@ OpenMP's default wait policy a thread that finishes its share of an operation
 spins in the barrier until the others arrive. On an idle machine that costs
 nothing; on a busy one (a reader's laptop with a browser open, two notebooks at
 once) a spinning thread steals the core that the other thread needs, and the
-small operations of the book's models become many times slower. Measured on a
-two-core machine with both cores busy: a GPT training step took 7.2 s with two
-spinning threads, 0.19 s with two sleeping threads (``OMP_WAIT_POLICY=PASSIVE``)
-and 0.24 s with one thread (``scripts/benchmark_threads.py`` measures it on yours).
+small operations of the book's models become many times slower. Measured on the
+book's two-core machine with a training step of the GPT lesson's model
+(``benchmarks/cpu-2core-2026-12-07/threads.md``): idle, two spinning threads took
+about 60 ms, two sleeping threads (``OMP_WAIT_POLICY=PASSIVE``) 70-100 ms, one
+thread 86-104 ms; with both cores busy, spinning threads took 384-1,176 ms,
+sleeping ones about 105 ms, one thread 138-162 ms. Sleeping threads are never far
+from the best, so they are the default here (``scripts/benchmark_threads.py``
+measures it on your machine).
 
 OpenMP reads ``OMP_WAIT_POLICY`` once, when torch loads it. So this module,
 imported by ``helpers/__init__.py`` before anything imports torch, sets

@@ -35,9 +35,9 @@ import helpers
 import torch
 from helpers.models import GPT, GPTConfig
 torch.manual_seed(0)
-model = GPT(GPTConfig(vocab_size=3000, block_size=64, n_layer=4, n_head=4, n_embd=128, tie_weights=False))
+model = GPT(GPTConfig(vocab_size=3000, block_size=32, n_layer=2, n_head=4, n_embd=64, tie_weights=False))
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-x = torch.randint(0, 3000, (32, 64)); y = torch.randint(0, 3000, (32, 64))
+x = torch.randint(0, 3000, (32, 32)); y = torch.randint(0, 3000, (32, 32))
 times = []
 for step in range(3 + int(sys.argv[1])):
     t0 = time.perf_counter()
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# Training-step time against thread settings (load: {args.load} busy processes)",
         "",
         f"Machine: {platform.machine()}, {cores} CPUs, Python {platform.python_version()}. "
-        "GPT (4 layers, width 128, vocabulary 3,000), batch 32 x 64 tokens, AdamW; median of "
+        "the GPT lesson's model (2 layers, width 64, vocabulary 3,000), batch 32 x 32 tokens, AdamW; median of "
         f"{args.steps} steps.",
         "",
         "| setting | torch threads | ms per step | what helpers reports |",
