@@ -26,7 +26,7 @@ export OMP_NUM_THREADS ?= 1
 # Processes working at once in every stage of `make test` (the CI machine has 2 cores).
 JOBS ?= 2
 
-.PHONY: setup book test unit notebooks site again booktests sync benchmark clean
+.PHONY: setup book test unit notebooks site again site-again booktests sync benchmark clean
 
 setup: $(STAMP)
 
@@ -48,13 +48,21 @@ book: setup
 
 # Every lesson is executed twice, never more: `notebooks` (the outputs the site shows; a failing
 # hidden assert fails it) and `again` (an independent second run that tests/book/test_reproducible.py
-# compares with the first). `site` renders the first execution from the Jupyter cache.
+# compares with the first). `site` renders the first execution from the Jupyter cache; it uses one core,
+# so it runs beside `again` (stage `site-again`). The wall time of each stage is printed at the end
+# (also in _build/stage-times.txt).
+STAGES := unit notebooks site-again booktests
 test: setup
-	$(MAKE) unit
-	$(MAKE) notebooks
-	$(MAKE) site
-	$(MAKE) again
-	$(MAKE) booktests
+	@mkdir -p _build; : > _build/stage-times.txt; start=$$(date +%s); \
+	for stage in $(STAGES); do \
+	  t0=$$(date +%s); $(MAKE) --no-print-directory $$stage || exit 1; \
+	  echo "make $$stage: $$(( $$(date +%s) - t0 )) s" >> _build/stage-times.txt; \
+	done; \
+	echo "make test (after setup): $$(( $$(date +%s) - start )) s" >> _build/stage-times.txt; \
+	echo; cat _build/stage-times.txt
+
+site-again:
+	$(MAKE) --no-print-directory -j 2 --output-sync=target site again
 
 unit:
 	$(PY) -m pytest -n $(JOBS) tests --ignore=tests/book --cov=helpers --cov-report=term-missing --cov-fail-under=90
@@ -71,8 +79,9 @@ site:
 again:
 	$(PY) scripts/execute_lessons.py --again -j $(JOBS)
 
+# the browser tests in one worker, the rest in the other
 booktests:
-	$(PY) -m pytest tests/book
+	$(PY) -m pytest -n $(JOBS) --dist loadfile tests/book
 
 # Regenerate every lesson's .ipynb from its .md source (after editing a lesson).
 # Only .md files with a jupytext header are notebooks; overview pages are not.

@@ -25,7 +25,8 @@ IDS = [p.relative_to(ROOT / "chapters").as_posix() for p in LESSONS]
 EXECUTED = ROOT / "_build" / "executed"
 AGAIN = ROOT / "_build" / "executed-again"
 SITE_LOG = ROOT / "_build" / "site.log"
-TIMING = re.compile(r"\b\d+(\.\d+)?\s*(s|ms|seconds?)\b")
+# A wall-clock time with the blanks before it (a column padded to a fixed width shifts with the digits).
+TIMING = re.compile(r"[ \t]*\b\d+(\.\d+)?\s*(s|ms|seconds?)\b")
 
 
 def merged_outputs(outputs) -> list[tuple[str, str]]:
@@ -49,7 +50,7 @@ def merged_outputs(outputs) -> list[tuple[str, str]]:
 
 def normalised(outputs) -> str:
     """One code cell's outputs as comparable text (times masked)."""
-    return "\n".join(f"[{kind}]\n{TIMING.sub('<time>', text)}" for kind, text in merged_outputs(outputs))
+    return "\n".join(f"[{kind}]\n{TIMING.sub(' <time>', text)}" for kind, text in merged_outputs(outputs))
 
 
 def _code_cells(path):
@@ -80,6 +81,9 @@ def test_stream_chunking_does_not_matter_but_every_digit_does():
 def test_only_wall_clock_times_are_masked():
     assert normalised([_stream("took 0.41 s, 12 ms per step\n")]) == normalised([_stream("took 3.2 s, 7 ms per step\n")])
     assert normalised([_stream("3 epochs\n")]) != normalised([_stream("4 epochs\n")])
+    # a right-aligned column of times: " 9.8s" and "10.2s" take the same width
+    assert normalised([_stream("3.950   9.8s\n")]) == normalised([_stream("3.950  10.2s\n")])
+    assert normalised([_stream("3.950   9.8s\n")]) != normalised([_stream("3.951   9.8s\n")])
 
 
 # -- the lessons ------------------------------------------------------------------------------------
