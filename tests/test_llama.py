@@ -383,3 +383,20 @@ def test_chat_prompt():
 def test_exported_from_helpers():
     assert helpers.Llama is Llama and helpers.LlamaConfig is LlamaConfig
     assert helpers.load_pretrained is load_pretrained and helpers.models.llama_num_params is llama_num_params
+
+
+def test_out_of_vocabulary_ids_and_bad_targets_get_clear_errors():
+    model = Llama(LlamaConfig(vocab_size=10, n_embd=16, n_layer=1, n_head=2, n_kv_head=1,
+                              intermediate_size=32, max_seq_len=8))
+    with pytest.raises(ValueError, match="idx holds the id 10, outside the vocabulary"):
+        model(torch.tensor([[1, 10]]))
+    with pytest.raises(ValueError, match="idx holds the id -2"):
+        model(torch.tensor([[1, -2]]))
+    with pytest.raises(ValueError, match="targets holds the id 12"):
+        model(torch.tensor([[1, 2]]), torch.tensor([[2, 12]]))
+    with pytest.raises(ValueError, match="idx is empty"):
+        model(torch.zeros(1, 0, dtype=torch.long))
+    with pytest.raises(ValueError, match="exceeds max_seq_len=8"):
+        model(torch.zeros(1, 9, dtype=torch.long))
+    _, loss = model(torch.tensor([[1, 2]]), torch.tensor([[2, -1]]))   # -1: ignored
+    assert torch.isfinite(loss)

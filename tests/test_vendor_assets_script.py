@@ -1,11 +1,10 @@
 """scripts/vendor_assets.py: tar members are unpacked only inside the destination folder."""
 
 import importlib.util
-import io
-import tarfile
 from pathlib import Path
 
 import pytest
+from test_downloads import _tar_gz as _tgz
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "vendor_assets.py"
 
@@ -15,16 +14,6 @@ def _load():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _tgz(members: dict) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def test_unpack_maps_members_into_the_destination(tmp_path):

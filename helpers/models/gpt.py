@@ -217,25 +217,8 @@ class GPT(nn.Module):
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
     def _check_idx(self, idx: torch.Tensor, past: int = 0, name: str = "idx", ignore: int | None = None) -> None:
-        if not isinstance(idx, torch.Tensor):
-            raise TypeError(f"{name} is a {type(idx).__name__}; pass a (B, T) int64 tensor of token ids")
-        if idx.dim() != 2 or idx.dtype != torch.long:
-            raise ValueError(f"{name} must be a (B, T) int64 tensor of token ids, got shape {tuple(idx.shape)} "
-                             f"and dtype {idx.dtype}")
-        if idx.numel() == 0:
-            raise ValueError(f"{name} is empty (shape {tuple(idx.shape)}); pass at least one token per sequence")
-        V = self.config.vocab_size
-        ids = idx if ignore is None else idx[idx != ignore]      # targets: ``ignore`` (-1) is allowed
-        lo, hi = (int(ids.min()), int(ids.max())) if ids.numel() else (0, 0)
-        if lo < 0 or hi >= V:
-            bad = lo if lo < 0 else hi
-            raise ValueError(f"{name} holds the id {bad}, outside the vocabulary [0, {V}); encode with the "
-                             "tokenizer this model was built for (or build it with a larger vocab_size)")
-        T = idx.shape[1] + past
-        if T > self.config.block_size:
-            raise ValueError(f"sequence length {T} exceeds block_size={self.config.block_size}; "
-                             f"crop the input to its last {self.config.block_size} tokens "
-                             "(generate() does this) or build the model with a larger block_size")
+        _check_token_ids(idx, self.config.vocab_size, "block_size", self.config.block_size, past, name, ignore,
+                         hint="crop the input to its last {n} tokens (generate() does this) or ")
 
     def features(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Final hidden states after ``ln_f``: ``idx: (B, T) -> (B, T, n_embd)``.
@@ -323,6 +306,29 @@ class GPT(nn.Module):
         finally:
             self.train(was_training)
         return idx
+
+
+def _check_token_ids(idx, vocab_size: int, len_name: str, max_len: int, past: int = 0, name: str = "idx",
+                     ignore: int | None = None, hint: str = "shorten the input or ") -> None:
+    """Token ids ``idx: (B, T)`` fit a language model: int64, non-empty, ``0 <= id < vocab_size``
+    (``ignore``, e.g. -1 in targets, allowed) and ``past + T <= max_len``; else a clear error."""
+    if not isinstance(idx, torch.Tensor):
+        raise TypeError(f"{name} is a {type(idx).__name__}; pass a (B, T) int64 tensor of token ids")
+    if idx.dim() != 2 or idx.dtype != torch.long:
+        raise ValueError(f"{name} must be a (B, T) int64 tensor of token ids, got shape {tuple(idx.shape)} "
+                         f"and dtype {idx.dtype}")
+    if idx.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(idx.shape)}); pass at least one token per sequence")
+    ids = idx if ignore is None else idx[idx != ignore]
+    lo, hi = (int(ids.min()), int(ids.max())) if ids.numel() else (0, 0)
+    if lo < 0 or hi >= vocab_size:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name} holds the id {bad}, outside the vocabulary [0, {vocab_size}); encode with the "
+                         "tokenizer this model was built for (or build it with a larger vocab_size)")
+    T = idx.shape[1] + past
+    if T > max_len:
+        raise ValueError(f"sequence length {T} exceeds {len_name}={max_len}; " + hint.format(n=max_len)
+                         + f"build the model with a larger {len_name}")
 
 
 def _check_generate_args(idx: torch.Tensor, max_new_tokens: int, temperature: float, top_k: int | None,

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gpt import KVCache, _check_generate_args, _sample
+from .gpt import KVCache, _check_generate_args, _check_token_ids, _sample
 
 
 @dataclass
@@ -332,14 +332,8 @@ class Llama(nn.Module):
                 n -= self.lm_head.weight.numel()
         return n
 
-    def _check_idx(self, idx: torch.Tensor, past: int = 0) -> None:
-        if idx.dim() != 2 or idx.dtype != torch.long:
-            raise ValueError(f"idx must be a (B, T) int64 tensor of token ids, got shape {tuple(idx.shape)} "
-                             f"and dtype {idx.dtype}")
-        T = idx.shape[1] + past
-        if T > self.config.max_seq_len:
-            raise ValueError(f"sequence length {T} exceeds max_seq_len={self.config.max_seq_len}; "
-                             "shorten the input or build the model with a larger max_seq_len")
+    def _check_idx(self, idx: torch.Tensor, past: int = 0, name: str = "idx", ignore: int | None = None) -> None:
+        _check_token_ids(idx, self.config.vocab_size, "max_seq_len", self.config.max_seq_len, past, name, ignore)
 
     def features(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Final hidden states after ``norm``: ``idx: (B, T) -> (B, T, n_embd)``.
@@ -360,9 +354,10 @@ class Llama(nn.Module):
         logits = self.lm_head(self.features(idx))
         loss = None
         if targets is not None:
-            if targets.shape != idx.shape:
+            if not isinstance(targets, torch.Tensor) or targets.shape != idx.shape:
                 raise ValueError(f"targets must have the shape of idx {tuple(idx.shape)}, "
-                                 f"got {tuple(targets.shape)}")
+                                 f"got {type(targets).__name__} {tuple(getattr(targets, 'shape', ()))}")
+            self._check_idx(targets, name="targets", ignore=-1)   # -1 = ignored by the loss
             loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return logits, loss
 
