@@ -207,3 +207,10 @@ def test_a_malicious_pickle_is_refused_without_running_code(tmp_path):
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         load_checkpoint(path, model)
     assert not marker.exists()
+
+
+def test_save_creates_missing_parent_folders(tmp_path):
+    model, opt = _trained()
+    path = save_checkpoint(tmp_path / "a" / "b" / "ckpt.pt", model, opt)
+    assert path.is_file()
+    assert save_checkpoint(path, model, opt) == path      # and overwrites into an existing folder

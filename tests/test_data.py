@@ -128,3 +128,17 @@ def test_smallest_allowed_inputs_work():
     assert [len(p) for p in parts] == [5, 0, 5]
     assert Standardizer().fit(np.array([[0.0], [2.0]])).transform(np.array([[1.0]])).tolist() == [[0.0]]
     assert [len(b[0]) for b in make_loader(np.zeros((2, 1)), np.zeros(2), batch_size=1)] == [1, 1]
+
+
+def test_stratified_split_with_three_classes_keeps_each_class_proportion():
+    """With two classes, a split that swapped the classes' groups would look right; three tell them apart."""
+    y = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    (yte,) = train_val_test_split(y, val_size=0.0, test_size=0.5, stratify=y, seed=0)[2:]
+    assert [(yte == c).sum() for c in (0, 1, 2)] == [25, 15, 10]
+
+
+def test_standardizer_scales_features_with_a_small_spread():
+    X = torch.tensor([[0.0, 10.0], [0.5, 10.0], [1.0, 10.0]])      # std 0.41 and 0 (constant)
+    Z = Standardizer().fit(X).transform(X)
+    assert torch.allclose(Z[:, 0], torch.tensor([-1.2247, 0.0, 1.2247]), atol=1e-4)
+    assert torch.equal(Z[:, 1], torch.zeros(3))                       # a constant feature is centred, not divided
