@@ -1,0 +1,70 @@
+"""scripts/pretrain_book_model.py: deterministic under its seed, checked against a committed reference run."""
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = json.loads((Path(__file__).parent / "data" / "pretrain_tiny_reference.json").read_text(encoding="utf-8"))
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("pretrain_book_model", ROOT / "scripts" / "pretrain_book_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    threads = torch.get_num_threads()
+    try:
+        assert load_script().main(["--config", "tiny", "--out", str(out)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def test_first_steps_match_the_committed_reference(tiny_run):
+    events = [json.loads(line) for line in (tiny_run / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert hashlib.sha256((tiny_run / "tokenizer.json").read_bytes()).hexdigest() == REFERENCE["tokenizer_sha256"]
+    assert [e for e in events if e["event"] == "tokens"][0] == REFERENCE["tokens"]
+    train = [e for e in events if e["event"] == "train"]
+    assert [e["step"] for e in train] == [r["step"] for r in REFERENCE["train"]]
+    for got, ref in zip(train, REFERENCE["train"]):
+        assert got["loss"] == pytest.approx(ref["loss"], rel=1e-5)
+    evals = [e for e in events if e["event"] == "eval"]
+    for got, ref in zip(evals, REFERENCE["eval"], strict=True):
+        assert got["heldout_nats_per_char"] == pytest.approx(ref["heldout_nats_per_char"], rel=1e-5)
+    assert evals[-1]["heldout_nats_per_char"] < evals[0]["heldout_nats_per_char"]   # it learned something
+
+
+def test_the_exported_folder_reproduces_the_logged_held_out_loss(tiny_run):
+    from helpers.llm.book_model import load_book_model, read_training_log
+    from helpers.llm.corpus import build_corpus
+
+    from helpers.llm.pretrain import encode_text, nats_per_char
+
+    model, tok = load_book_model(tiny_run / "book-model")
+    corpus = build_corpus(("peoples_daily", "reviews"))
+    text = "\n".join(corpus.held_out["peoples_daily"][:30])          # the tiny config keeps max_docs // 10
+    ids = encode_text(tok, text)
+    value = nats_per_char(model, ids, len(text), model.config.max_seq_len, tok.encode("\n")[0])
+    final = [e for e in read_training_log(tiny_run / "book-model") if e["event"] == "eval"][-1]
+    assert value == pytest.approx(final["heldout_nats_per_char"], rel=1e-6)
+
+
+def test_bad_command_lines_fail_before_any_work(tmp_path, capsys):
+    script = load_script()
+    with pytest.raises(SystemExit):
+        script.main(["--config", "tiny", "--out", str(tmp_path / "a"), "--max-steps", "0"])
+    assert "--max-steps=0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        script.main(["--config", "tiny", "--out", str(tmp_path / "b"), "--resume"])
+    assert "checkpoint.pt does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
