@@ -83,6 +83,20 @@ def as_tensor(name: str, value) -> torch.Tensor:
     return torch.as_tensor(arr)
 
 
+def as_real_array(name: str, value) -> np.ndarray:
+    """A NumPy array of ``value`` whose elements are numbers (bool, int, float); else a ``TypeError`` naming ``name``."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} cannot be read as an array ({e}); pass a NumPy array or a list of numbers") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}={_show(value)} has elements of type {arr.dtype}; pass numbers "
+                        "(a NumPy array or a list of numbers)")
+    return arr
+
+
 def check_finite(name: str, value) -> torch.Tensor:
     """A tensor of ``value`` whose elements are all finite (no NaN, no inf)."""
     t = as_tensor(name, value)

@@ -21,6 +21,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _check_path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise TypeError(f"path={path!r} is a {type(path).__name__}; pass a file path (str or pathlib.Path)")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path={str(path)!r} is a folder; pass the path of the file to write")
+    return path
+
+
 @contextmanager
 def atomic_path(path, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it over ``path`` if the block succeeds.
@@ -28,7 +37,9 @@ def atomic_path(path, suffix: str = ".tmp") -> Iterator[Path]:
     The folder of ``path`` is created if needed. ``suffix`` names the
     temporary file (``.part`` for downloads), e.g. ``.model.onnx.k2j3.tmp``.
     """
-    path = Path(path)
+    path = _check_path(path)
+    if not isinstance(suffix, str) or "/" in suffix or os.sep in suffix:
+        raise ValueError(f"suffix={suffix!r} must be a file-name ending such as '.tmp' (no folder separator)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
@@ -44,7 +55,10 @@ def atomic_path(path, suffix: str = ".tmp") -> Iterator[Path]:
 
 def write_text_atomic(path, text: str) -> Path:
     """Write ``text`` (UTF-8, newlines untranslated) to ``path`` atomically; return the path."""
-    path = Path(path)
+    path = _check_path(path)
+    if not isinstance(text, str):
+        raise TypeError(f"text is a {type(text).__name__}; pass a str" +
+                        (" (decode bytes first, or write them with atomic_path)" if isinstance(text, bytes) else ""))
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
     return path

@@ -14,10 +14,13 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from ._validate import check_float, check_int, check_type
+
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def _check_images(x: torch.Tensor) -> None:
+    check_type("x", x, torch.Tensor, "tensor of images (B, C, H, W)")
     if x.dim() != 4:
         raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(x.shape)}")
 
@@ -28,8 +31,7 @@ def random_crop(x: torch.Tensor, generator: torch.Generator, padding: int = 2) -
     The same as shifting each image by up to ``padding`` pixels in each direction.
     """
     _check_images(x)
-    if padding < 0:
-        raise ValueError(f"padding={padding} must be >= 0")
+    check_int("padding", padding, min=0)
     B, _, H, W = x.shape
     padded = F.pad(x, (padding, padding, padding, padding))
     dy = torch.randint(0, 2 * padding + 1, (B,), generator=generator)
@@ -48,14 +50,18 @@ def random_hflip(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) ->
     where a mirrored 2 is not a 2.
     """
     _check_images(x)
-    if not 0 <= p <= 1:
-        raise ValueError(f"p={p} must be a probability in [0, 1]")
+    check_float("p", p, min=0.0, max=1.0)
     flip = torch.rand(x.shape[0], generator=generator) < p
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
 def compose(*transforms: Transform) -> Transform:
     """Apply ``transforms`` in order: ``compose(random_crop, random_hflip)``."""
+    if not transforms:
+        raise ValueError("compose() got no transforms; pass at least one, e.g. compose(random_crop, random_hflip)")
+    for i, t in enumerate(transforms):
+        if not callable(t):
+            raise TypeError(f"transforms[{i}] is a {type(t).__name__}; pass functions (x, generator) -> x")
     def apply(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         for t in transforms:
             x = t(x, generator)
@@ -71,6 +77,12 @@ class Augmented:
     """
 
     def __init__(self, loader, transform: Transform, seed: int = 0):
+        if not hasattr(loader, "__iter__"):
+            raise TypeError(f"loader is a {type(loader).__name__}; pass an iterable of (x, y) batches, "
+                            "e.g. a DataLoader")
+        if not callable(transform):
+            raise TypeError(f"transform is a {type(transform).__name__}; pass a function (x, generator) -> x")
+        check_int("seed", seed, min=0)
         self.loader, self.transform = loader, transform
         self.generator = torch.Generator().manual_seed(seed)
 

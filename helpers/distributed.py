@@ -38,6 +38,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+from ._validate import check_float, check_int, check_type
+
 
 def is_distributed() -> bool:
     """True inside an initialised process group (e.g. in a worker started by :func:`launch`)."""
@@ -59,11 +61,18 @@ def is_main_process() -> bool:
     return get_rank() == 0
 
 
+def _check_float_tensor(name: str, t) -> None:
+    check_type(name, t, torch.Tensor, "tensor")
+    if not (t.is_floating_point() or t.is_complex()):
+        raise TypeError(f"{name} has dtype {t.dtype}; a mean needs a float tensor: pass {name}.float()")
+
+
 def all_reduce_mean(t: torch.Tensor) -> torch.Tensor:
     """Mean of ``t`` over all ranks, returned on every rank (a copy; ``t`` is unchanged).
 
     This is what DDP does to gradients: ``g = (g_0 + ... + g_{W-1}) / W``.
     """
+    _check_float_tensor("t", t)
     out = t.detach().clone()
     if is_distributed():
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
@@ -152,8 +161,26 @@ def _echo(outputs: list[str]) -> None:
 # Workers used by the lesson and the tests (importable, hence here).
 # ---------------------------------------------------------------------------
 
+def _check_steps(rank, world_size, X, y, steps) -> None:
+    _check_rank(rank, world_size)
+    check_int("steps", steps, min=1)
+    check_type("X", X, torch.Tensor, "tensor (steps, B, ...)")
+    check_type("y", y, torch.Tensor, "tensor (steps, B)")
+    if X.dim() < 2 or len(X) < steps or tuple(y.shape[:2]) != tuple(X.shape[:2]):
+        raise ValueError(f"X must have shape (steps={steps} or more, B, ...) and y (steps, B); "
+                         f"got X {tuple(X.shape)}, y {tuple(y.shape)}")
+
+
+def _check_rank(rank, world_size) -> None:
+    check_int("world_size", world_size, min=1)
+    check_int("rank", rank, min=0)
+    if rank >= world_size:
+        raise ValueError(f"rank={rank} must be < world_size={world_size} (ranks are 0..world_size-1)")
+
+
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     """``"sgd"`` or ``"adam"`` with learning rate ``lr``."""
+    check_float("lr", lr, min=0.0, min_inclusive=False)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "adam":
@@ -171,6 +198,7 @@ def ddp_train_steps(rank: int, world_size: int, model: nn.Module, X: torch.Tenso
     the average of the ranks' mean-loss gradients is the combined batch's
     gradient). Loss: cross-entropy.
     """
+    _check_steps(rank, world_size, X, y, steps)
     if X.shape[1] % world_size:
         raise ValueError(f"batch size {X.shape[1]} is not a multiple of world_size={world_size}")
     ddp = nn.parallel.DistributedDataParallel(model)  # broadcasts rank 0's weights to all ranks
@@ -198,6 +226,15 @@ def ddp_fit(rank: int, world_size: int, model: nn.Module, X: torch.Tensor, y: to
 
     from .train import fit
 
+    _check_rank(rank, world_size)
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    check_type("X", X, torch.Tensor, "tensor (N, ...)")
+    check_type("y", y, torch.Tensor, "tensor (N,)")
+    if len(X) != len(y) or len(X) == 0:
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass the same, non-zero number of samples")
+    check_int("batch_size", batch_size, min=1)
+    check_int("epochs", epochs, min=1)
+    check_float("lr", lr, min=0.0, min_inclusive=False)
     dataset = TensorDataset(X, y)
     sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=0)
     loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler)
@@ -218,6 +255,10 @@ def seen_indices(rank: int, world_size: int, n: int, epochs: int, use_sampler: b
     from torch.utils.data import DataLoader
     from torch.utils.data.distributed import DistributedSampler
 
+    _check_rank(rank, world_size)
+    check_int("n", n, min=1)
+    check_int("epochs", epochs, min=0)
+    check_int("batch_size", batch_size, min=1)
     data = torch.arange(n)
     if use_sampler:
         sampler = DistributedSampler(data, num_replicas=world_size, rank=rank, shuffle=True, seed=0)
@@ -235,6 +276,9 @@ def seen_indices(rank: int, world_size: int, n: int, epochs: int, use_sampler: b
 
 def sampler_pitfalls(rank: int, world_size: int, n: int = 8, epochs: int = 2) -> dict[str, list[list[int]]]:
     """:func:`seen_indices` three ways in one launch: ``"correct"``, ``"no_sampler"``, ``"no_set_epoch"``."""
+    _check_rank(rank, world_size)
+    check_int("n", n, min=1)
+    check_int("epochs", epochs, min=0)
     return {"correct": seen_indices(rank, world_size, n, epochs),
             "no_sampler": seen_indices(rank, world_size, n, epochs, use_sampler=False),
             "no_set_epoch": seen_indices(rank, world_size, n, epochs, set_epoch=False)}

@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from ._validate import check_type
+
 
 def time_per_call(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
     """Median wall-clock seconds of ``fn()`` over ``repeat`` calls, after ``warmup`` untimed calls."""
@@ -48,6 +50,13 @@ def saved_activation_bytes(fn: Callable, *args, exclude: Iterable[torch.Tensor] 
     keeps its whole base alive). Keep the result alive until you call
     ``backward``: the count describes the graph it holds.
     """
+    if not callable(fn):
+        raise TypeError(f"fn is a {type(fn).__name__}; pass the function to run, then its arguments")
+    if isinstance(exclude, torch.Tensor):
+        raise TypeError("exclude is a single tensor; pass an iterable of tensors, e.g. model.parameters()")
+    exclude = list(exclude)
+    for i, t in enumerate(exclude):
+        check_type(f"exclude[{i}]", t, torch.Tensor, "tensor (pass model.parameters())")
     excluded = {t.untyped_storage().data_ptr() for t in exclude}
     storages: dict[int, int] = {}
 
@@ -97,9 +106,19 @@ def accumulate_gradients(model: nn.Module, loss_fn: Callable, x: torch.Tensor, y
 def accumulated_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable,
                      x: torch.Tensor, y: torch.Tensor, k: int = 1, divide: bool = True) -> float:
     """One optimizer update on the batch ``(x, y)`` computed as ``k`` micro-batches; returns the mean loss."""
+    check_type("optimizer", optimizer, torch.optim.Optimizer, "torch.optim.Optimizer")
     loss = accumulate_gradients(model, loss_fn, x, y, k, divide=divide)
     optimizer.step()
     return loss
+
+
+def _check_blocks(blocks, x) -> None:
+    if isinstance(blocks, torch.Tensor) or not hasattr(blocks, "__iter__"):
+        raise TypeError(f"blocks is a {type(blocks).__name__}; pass a list (or nn.ModuleList) of blocks")
+    for i, block in enumerate(blocks):
+        if not callable(block):
+            raise TypeError(f"blocks[{i}] is a {type(block).__name__}; every block must be a module or function")
+    check_type("x", x, torch.Tensor, "tensor (B, T, C)")
 
 
 def run_blocks(blocks: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor,
@@ -113,6 +132,7 @@ def run_blocks(blocks: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torc
     (``torch.utils.checkpoint.checkpoint`` with ``use_reentrant=False``): less
     memory, about one extra forward pass of compute. Same gradients.
     """
+    _check_blocks(blocks, x)
     for block in blocks:
         if checkpointed and torch.is_grad_enabled():
             x = checkpoint(block, x, use_reentrant=False)

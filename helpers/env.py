@@ -38,6 +38,15 @@ class Env:
     seed: int
     threads: str = ""   # what helpers.threads chose, e.g. "threads=2 (idle OpenMP threads sleep: ...)"
 
+    def __post_init__(self):
+        if not isinstance(self.device, torch.device):
+            raise TypeError(f"device={self.device!r} is a {type(self.device).__name__}; pass a torch.device, "
+                            "e.g. get_device()")
+        if self.scale not in SCALES:
+            raise ValueError(f"scale={self.scale!r}: use one of {SCALES}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed={self.seed!r} must be a non-negative int")
+
     @property
     def full(self) -> bool:
         return self.scale == "full"
@@ -71,7 +80,11 @@ def get_device(prefer: str | None = None) -> torch.device:
     silently falling back.
     """
     if prefer is not None:
-        device = torch.device(prefer)
+        try:
+            device = torch.device(prefer)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device {prefer!r} is not a device name; use 'cpu', 'cuda', 'cuda:1', 'mps' "
+                             "or None (pick automatically)") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"device {prefer!r} requested but CUDA is not available")
         if device.type == "mps" and not _mps_available():
@@ -93,6 +106,8 @@ def get_scale(scale: str | None = None, full: bool = False) -> str:
     """Resolve the run scale: the ``full`` flag, else ``scale``, else ``$LLMBOOK_SCALE``, else ``"default"``."""
     if full:
         return "full"
+    if scale is not None and not isinstance(scale, str):
+        raise TypeError(f"scale={scale!r} is a {type(scale).__name__}; pass one of {SCALES} or None")
     name = scale if scale is not None else os.environ.get(SCALE_ENV_VAR, "default")
     name = name.strip().lower()
     if name not in SCALES:
@@ -112,6 +127,11 @@ def find_upwards(relpath, start=None):
     """
     from pathlib import Path
 
+    if not isinstance(relpath, (str, os.PathLike)) or not str(relpath) or Path(relpath).is_absolute():
+        raise ValueError(f"relpath={relpath!r} must be a non-empty relative path, e.g. 'benchmarks/run.log'")
+    if start is not None and not isinstance(start, (str, os.PathLike)):
+        raise TypeError(f"start={start!r} is a {type(start).__name__}; pass a folder path or None (the working "
+                        "directory)")
     start = Path.cwd() if start is None else Path(start)
     return next((p / relpath for p in (start, *start.parents) if (p / relpath).exists()), None)
 
@@ -143,8 +163,9 @@ def setup(seed: int = 0, full: bool = False, scale: str | None = None,
     from .threads import configure
 
     resolved_scale = get_scale(scale, full)
+    resolved_device = get_device(device)   # before seeding: a bad device changes no global state
     seed_everything(seed)
-    env = Env(device=get_device(device), scale=resolved_scale, seed=seed, threads=configure())
+    env = Env(device=resolved_device, scale=resolved_scale, seed=seed, threads=configure())
     from .plot import use_book_style
 
     use_book_style()

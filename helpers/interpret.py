@@ -24,8 +24,17 @@ import copy
 import torch
 from torch import nn
 
+from ._validate import check_finite, check_int, check_type
 
-def _check(x: torch.Tensor, target) -> torch.Tensor:
+
+def _check(x: torch.Tensor, target, model=None) -> torch.Tensor:
+    if model is not None:
+        check_type("model", model, nn.Module, "torch.nn.Module")
+    check_type("x", x, torch.Tensor, "float tensor (B, ...)")
+    if not x.is_floating_point() or x.dim() < 1 or len(x) == 0:
+        raise ValueError(f"x must be a non-empty float tensor (B, ...), got shape {tuple(x.shape)} and dtype "
+                         f"{x.dtype}; convert with x.float()")
+    check_finite("x", x)
     target = torch.as_tensor(target, device=x.device)
     if target.dim() == 0:
         target = target.expand(len(x))
@@ -38,7 +47,7 @@ def _check(x: torch.Tensor, target) -> torch.Tensor:
 def saliency(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
     """Gradient of the target logit with respect to the input: ``x: (B, ...)``, ``target: (B,)``
     or an int -> ``(B, ...)``. The model is put in eval mode (and left there)."""
-    target = _check(x, target)
+    target = _check(x, target, model)
     model.eval()
     x = x.detach().clone().requires_grad_(True)
     logits = model(x)
@@ -53,6 +62,7 @@ def saliency(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
 def gradient_times_input(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
     """``x * saliency(model, x, target)``: (B, ...). Summed over an input it approximates
     ``f_target(x) - f_target(0)`` to first order (exactly for a linear model without bias)."""
+    _check(x, target, model)
     return x.detach() * saliency(model, x, target)
 
 
@@ -64,6 +74,17 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target, baseline: to
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps={steps!r} must be a positive int")
+    _check(x, target, model)
+    if baseline is not None:
+        check_type("baseline", baseline, torch.Tensor, "tensor that broadcasts to x")
+        try:
+            fits = torch.broadcast_shapes(baseline.shape, x.shape) == x.shape
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise ValueError(f"baseline has shape {tuple(baseline.shape)}, which does not broadcast to x's "
+                             f"{tuple(x.shape)}; pass one input's shape or x's shape")
+        check_finite("baseline", baseline)
     baseline = torch.zeros_like(x) if baseline is None else baseline.expand_as(x)
     total = torch.zeros_like(x)
     for k in range(steps):
@@ -75,6 +96,8 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target, baseline: to
 def randomized_copy(model: nn.Module, seed: int = 0) -> nn.Module:
     """A deep copy of ``model`` with every layer that has ``reset_parameters`` re-initialised
     (seeded, without touching the global random state)."""
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    check_int("seed", seed, min=0)
     clone = copy.deepcopy(model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

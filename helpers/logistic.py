@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import as_real_array
+
 
 def sigmoid(z) -> np.ndarray:
     """``1 / (1 + exp(-z))`` without overflow for large ``|z|``."""
-    z = np.asarray(z, dtype=np.float64)
+    z = as_real_array("z", z).astype(np.float64)
     e = np.exp(-np.abs(z))                      # in (0, 1]: never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 

@@ -91,7 +91,10 @@ def plot_history(history, axes=None):
     ``history``: a :class:`helpers.train.History`. Marks the restored best epoch
     when early stopping was used. Returns the figure.
     """
-    h = history.history
+    h = getattr(history, "history", None)
+    if not isinstance(h, dict) or "epoch" not in h or "train_loss" not in h:
+        raise TypeError(f"history is a {type(history).__name__}; pass the helpers.train.History that fit() "
+                        "returns (its .history needs 'epoch' and 'train_loss')")
     metric_names = sorted({k.removeprefix("val_").removeprefix("train_") for k in h}
                           - {"loss", "epoch", "lr"})
     n_panels = 2 if metric_names else 1
@@ -100,6 +103,9 @@ def plot_history(history, axes=None):
         axes = axes[0]
     else:
         axes = np.atleast_1d(axes)
+        if len(axes) < n_panels:
+            raise ValueError(f"axes holds {len(axes)} axes but this history needs {n_panels} "
+                             "(loss and metrics); pass that many or axes=None")
         fig = axes[0].figure
     epochs = h["epoch"]
     ax = axes[0]

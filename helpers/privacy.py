@@ -35,6 +35,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from ._validate import check_float, check_int, check_type
+
 SCHEMES = ("iid", "shards", "dirichlet")
 
 
@@ -95,7 +97,21 @@ def split_clients(labels, n_clients: int, scheme: str = "iid", seed: int = 0,
 def label_histogram(labels, clients: Sequence[np.ndarray], n_classes: int | None = None) -> np.ndarray:
     """``H[k, c]`` = number of samples of class ``c`` held by client ``k``: (n_clients, n_classes)."""
     y = np.asarray(labels)
-    n_classes = int(y.max()) + 1 if n_classes is None else n_classes
+    if y.ndim != 1 or len(y) == 0 or y.dtype.kind not in "iu" or y.min() < 0:
+        raise ValueError(f"labels must be a non-empty 1-D array of class ids >= 0, got shape {y.shape}, "
+                         f"dtype {y.dtype}")
+    if isinstance(clients, (str, bytes)) or not isinstance(clients, Sequence) or len(clients) == 0:
+        raise TypeError(f"clients is a {type(clients).__name__}; pass the list of index arrays from split_clients")
+    for k, idx in enumerate(clients):
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or (idx.size and (idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= len(y))):
+            raise ValueError(f"clients[{k}] must be a 1-D array of indices in [0, {len(y)}), "
+                             f"got shape {idx.shape}, dtype {idx.dtype}")
+    if n_classes is None:
+        n_classes = int(y.max()) + 1
+    elif isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes <= y.max():
+        raise ValueError(f"n_classes={n_classes!r} must be an int > the largest label {int(y.max())}; "
+                         "or pass None to use largest label + 1")
     return np.stack([np.bincount(y[idx], minlength=n_classes) for idx in clients])
 
 
@@ -126,6 +142,9 @@ def weighted_average(state_dicts: Sequence[Mapping[str, torch.Tensor]],
 def local_train(model: nn.Module, loader, epochs: int, lr: float,
                 loss_fn: Callable = nn.functional.cross_entropy) -> nn.Module:
     """Plain SGD (no momentum) on ``loader`` for ``epochs`` epochs, in place; returns ``model``."""
+    check_type("model", model, nn.Module, "torch.nn.Module")
+    check_int("epochs", epochs, min=1)
+    check_float("lr", lr, min=0.0, min_inclusive=False)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     model.train()
     for _ in range(epochs):
@@ -194,8 +213,25 @@ def per_sample_grads(model: nn.Module, loss_fn: Callable, x: torch.Tensor,
     return vmap(grad(one_sample_loss), in_dims=(None, 0, 0))(params, x, y)
 
 
+def _check_grads(grads) -> None:
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"grads is a {type(grads).__name__}; pass the dict {{name: (B, *param.shape)}} "
+                        "from per_sample_grads")
+    if len(grads) == 0:
+        raise ValueError("grads is empty; pass the dict from per_sample_grads of a model with trainable parameters")
+    sizes = set()
+    for name, g in grads.items():
+        if not isinstance(g, torch.Tensor) or g.dim() < 1:
+            raise ValueError(f"grads[{name!r}] must be a tensor of shape (B, *param.shape), got "
+                             f"{tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__}")
+        sizes.add(g.shape[0])
+    if len(sizes) != 1:
+        raise ValueError(f"grads hold different batch sizes {sorted(sizes)}; every entry needs the same B")
+
+
 def per_sample_norms(grads: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """L2 norm of each sample's whole gradient (all parameters together): (B,)."""
+    _check_grads(grads)
     per_param = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads.values()])  # (P, B)
     return torch.linalg.vector_norm(per_param, dim=0)
 
@@ -204,6 +240,7 @@ def clip_per_sample(grads: Mapping[str, torch.Tensor], max_grad_norm: float) -> 
     """Scale each sample's gradient by ``1 / max(1, ||g_i|| / C)`` so that its norm is at most ``C``."""
     if not max_grad_norm > 0:
         raise ValueError(f"max_grad_norm={max_grad_norm!r} must be > 0 (math.inf: no clipping)")
+    _check_grads(grads)
     factor = 1.0 / torch.clamp(per_sample_norms(grads) / max_grad_norm, min=1.0)     # (B,)
     return {k: g * factor.view(-1, *([1] * (g.dim() - 1))) for k, g in grads.items()}
 
@@ -225,9 +262,9 @@ def dp_sgd_step(model: nn.Module, loss_fn: Callable, x: torch.Tensor, y: torch.T
     if noise_multiplier > 0 and math.isinf(max_grad_norm):
         raise ValueError("noise_multiplier > 0 needs a finite max_grad_norm: the noise scale is "
                          "noise_multiplier * max_grad_norm")
-    model.train()
     if not max_grad_norm > 0:
         raise ValueError(f"max_grad_norm={max_grad_norm!r} must be > 0 (math.inf: no clipping)")
+    model.train()   # only after the checks: a refused call leaves the model's mode alone
     grads = per_sample_grads(model, loss_fn, x, y)
     norms = per_sample_norms(grads)
     factor = 1.0 / torch.clamp(norms / max_grad_norm, min=1.0)          # (B,), as in clip_per_sample

@@ -66,6 +66,7 @@ class TensorBatches:
                  drop_last: bool = False, seed: int = 0):
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        _positive_int("batch_size", batch_size)
         self.X, self.y, self.batch_size, self.shuffle, self.drop_last = X, y, batch_size, shuffle, drop_last
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -194,7 +195,11 @@ def cifar10_data(data_dir=None, *, batch_size: int = 512, eval_batch_size: int =
 
 def hardware_name(device) -> str:
     """A readable name of ``device``: the GPU's name, or ``"cpu: <model> (<n> threads)"``."""
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device={device!r} is not a device ({e}); "
+                         "pass e.g. 'cpu', 'cuda' or torch.device('cuda:0')") from None
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     model = platform.processor() or platform.machine()
@@ -275,9 +280,10 @@ class CifarRun:
 
 def write_json_atomic(path, data: dict) -> Path:
     """Write ``data`` as JSON to ``path`` via a temporary file and a rename: never a half-written log."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"   # first: unserialisable data creates nothing
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return write_text_atomic(path, text)
 
 
 def _sync(device: torch.device) -> None:

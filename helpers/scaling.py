@@ -37,6 +37,9 @@ def non_embedding_params(model: nn.Module) -> int:
     the Transformer blocks and the final LayerNorm; it equals
     :func:`gpt_non_embedding_params` of the model's config.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model is a {type(model).__name__}; pass a torch.nn.Module (for a config use "
+                        "gpt_non_embedding_params)")
     embedding_ids = {id(p) for m in model.modules() if isinstance(m, nn.Embedding)
                      for p in m.parameters(recurse=False)}
     head = getattr(model, "lm_head", None)
@@ -59,6 +62,18 @@ def gpt_non_embedding_params(config) -> int:
     attention has ``4 d^2`` weights, the MLP ``8 d^2``; Kaplan's approximation is
     ``N ≈ 12 L d^2``.
     """
+    if isinstance(config, nn.Module):
+        raise TypeError(f"config is a {type(config).__name__} model; pass its config (model.config) "
+                        "or use non_embedding_params(model)")
+    for name in ("n_layer", "n_embd", "bias"):
+        if not hasattr(config, name):
+            raise TypeError(f"config is a {type(config).__name__} without .{name}; pass a GPTConfig")
+    for name in ("n_layer", "n_embd"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"config.{name}={value!r} must be a positive int")
+    if not isinstance(config.bias, bool):
+        raise ValueError(f"config.bias={config.bias!r} must be True or False")
     L, d, b = config.n_layer, config.n_embd, int(config.bias)
     return L * (12 * d * d + 2 * d + 11 * b * d) + d + b * d
 
@@ -91,6 +106,14 @@ class PowerLawFit:
     a: float
     irreducible: float = 0.0
     r2: float = float("nan")
+
+    def __post_init__(self):
+        for name, low in (("alpha", None), ("a", 0.0), ("irreducible", 0.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name}={value!r} must be a finite number")
+            if low is not None and (value < low or (name == "a" and value == 0)):
+                raise ValueError(f"{name}={value!r} must be {'>' if name == 'a' else '>='} {low}")
 
     @property
     def n_c(self) -> float:

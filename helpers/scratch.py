@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ._validate import as_real_array, check_float, check_int
+
 # name -> (f(z), f'(z)); derivatives written from the formulas, not from autograd.
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "sigmoid": (lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),            # = 1/(1+e^-z), overflow-free
@@ -44,18 +46,22 @@ LOSSES = ("cross_entropy", "mse")
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function ``1 / (1 + exp(-z))``, computed without overflow."""
-    return ACTIVATIONS["sigmoid"][0](np.asarray(z))
+    return ACTIVATIONS["sigmoid"][0](as_real_array("z", z))
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """``log(softmax(z))`` along ``axis``, stable for large logits (subtracts the max first)."""
-    z = np.asarray(z)
+    z = as_real_array("z", z)
+    if z.ndim == 0 or z.size == 0:
+        raise ValueError(f"z must be a non-empty array of logits, got shape {z.shape}")
+    check_int("axis", axis, min=-z.ndim, max=z.ndim - 1)
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """Softmax along ``axis``, stable for large logits."""
+    z = as_real_array("z", z)
     return np.exp(log_softmax(z, axis))
 
 
@@ -212,16 +218,24 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     ``f`` takes no argument and reads ``x``, which is perturbed in place and restored.
     Works for any float dtype; the error is O(eps^2) plus rounding of order ``machine_eps * |f| / eps``.
     """
+    if not callable(f):
+        raise TypeError(f"f is a {type(f).__name__}; pass a function of no argument, e.g. lambda: model.loss(X, y)")
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError(f"x is a {type(x).__name__}" + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else "")
+                        + "; pass the float NumPy array that f reads (it is perturbed in place)")
+    check_float("eps", eps, min=0.0, min_inclusive=False)
     grad = np.zeros(x.shape, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         i = it.multi_index
         old = x[i].copy()
-        x[i] = old + eps
-        f_plus = f()
-        x[i] = old - eps
-        f_minus = f()
-        x[i] = old
+        try:   # if f raises, x still gets its value back
+            x[i] = old + eps
+            f_plus = f()
+            x[i] = old - eps
+            f_minus = f()
+        finally:
+            x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 

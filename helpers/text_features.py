@@ -110,4 +110,8 @@ class CharVocab:
 
 def bag_of_chars(texts: Iterable[str], vocab: CharVocab, binary: bool = False) -> sp.csr_matrix:
     """``vocab.transform(texts, binary)``: the ``(N, len(vocab))`` bag-of-characters matrix."""
+    if not isinstance(vocab, CharVocab):
+        raise TypeError(f"vocab is a {type(vocab).__name__}; pass a fitted CharVocab, e.g. CharVocab().fit(texts)")
+    if not isinstance(binary, bool):
+        raise TypeError(f"binary={binary!r} is a {type(binary).__name__}; pass True or False")
     return vocab.transform(texts, binary=binary)

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers._validate import (as_tensor, check_choice, check_finite, check_float, check_ids, check_int,
+from helpers._validate import (as_real_array, as_tensor, check_choice, check_finite, check_float, check_ids, check_int,
                                check_type)
 
 
@@ -118,3 +118,12 @@ def test_check_int_bounds_agree_with_comparisons(value, lo, hi):
     else:
         with pytest.raises(ValueError, match=f"^n={value} must be"):
             check_int("n", value, min=lo, max=hi)
+
+
+def test_as_real_array_names_the_argument():
+    assert as_real_array("z", [1, 2.5]).dtype == np.float64
+    assert as_real_array("z", torch.tensor([1, 2])).tolist() == [1, 2]
+    with pytest.raises(TypeError, match=r"z='abc' has elements of type <U3"):
+        as_real_array("z", "abc")
+    with pytest.raises(TypeError, match=r"z=\[1, None\] has elements of type object"):
+        as_real_array("z", [1, None])

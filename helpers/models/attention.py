@@ -162,6 +162,9 @@ def attention_flops(T: int, n_embd: int) -> dict[str, int]:
     ``projections``: 4 products (T, C) @ (C, C) -> ``8 T C^2``; ``scores`` Q K^T and
     ``mix`` weights @ V: ``2 T^2 C`` each, summed over heads.
     """
+    for name, value in (("T", T), ("n_embd", n_embd)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} must be a positive int")
     return {"projections": 8 * T * n_embd ** 2, "scores": 2 * T * T * n_embd, "mix": 2 * T * T * n_embd}
 
 

@@ -108,6 +108,11 @@ class BasicBlock(nn.Module):
     """
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
+        for name, value in (("c_in", c_in), ("c_out", c_out), ("stride", stride)):
+            _positive_int(name, value)
+        if c_out < c_in:
+            raise ValueError(f"c_out={c_out} < c_in={c_in}: the zero-padding shortcut can only add channels; "
+                             "use c_out >= c_in")
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(c_out)
@@ -124,6 +129,9 @@ class BasicBlock(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.conv1.in_channels:
+            raise ValueError(f"BasicBlock expects x of shape (B, c_in={self.conv1.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return F.relu(out + self.shortcut(x))

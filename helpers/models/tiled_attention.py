@@ -209,6 +209,8 @@ def peak_memory_bytes(fn: Callable, *args, **kwargs) -> tuple[object, int]:
     the number is the same on every run. Run under ``torch.no_grad()`` to leave out
     what autograd would keep for backward.
     """
+    if not callable(fn):
+        raise TypeError(f"fn is a {type(fn).__name__}; pass the function to measure, then its arguments")
     mode = _LiveBytes()
     with mode:
         result = fn(*args, **kwargs)

@@ -1,0 +1,273 @@
+"""Every public function and class of the modules listed here has a test that feeds it bad input.
+
+``BAD_INPUT_TESTS`` maps each public name (no leading underscore, defined in the
+module) to one test, ``file::function``, whose body calls it under
+``pytest.raises``. ``EXEMPT`` lists the names that take no input to get wrong
+(no parameters), result containers filled by the library, and exception
+classes, each with its reason. A new public function in one of these modules
+without an entry fails :func:`test_every_public_name_is_listed`.
+
+The modules covered are those hardened together (issue: every bad input gets a
+clear error); the rest of ``helpers`` (``data``, ``train``, ``lm``, ``llm``, ...)
+has its own bad-input tests but is not listed here yet: add a module by adding
+its entries. What is checked is that the listed test exists, uses
+``pytest.raises`` and names the function; not which input it feeds.
+"""
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+
+BAD_INPUT_TESTS = {
+    "helpers.conv": {
+        "conv_output_size": "test_conv.py::test_output_size_matches_torch_on_many_shapes",
+        "conv2d_loops": "test_conv.py::test_errors_name_the_bad_values",
+        "im2col": "test_conv.py::test_errors_name_the_bad_values",
+        "conv2d_unfold": "test_conv.py::test_errors_name_the_bad_values",
+        "max_pool2d": "test_conv.py::test_errors_name_the_bad_values",
+        "avg_pool2d": "test_conv.py::test_errors_name_the_bad_values",
+        "conv2d_num_params": "test_conv_bad_input.py::test_conv2d_num_params_refuses_bad_sizes",
+    },
+    "helpers.models.cnn": {
+        "SimpleCNN": "test_cnn.py::test_simple_cnn_errors",
+        "articles_cnn": "test_conv_bad_input.py::test_articles_cnn_refuses_too_small_images",
+        "BasicBlock": "test_conv_bad_input.py::test_basic_block_refuses_bad_widths_and_inputs",
+        "CifarResNet": "test_cnn.py::test_resnet_errors",
+    },
+    "helpers.privacy": {
+        "split_clients": "test_privacy.py::test_split_errors",
+        "label_histogram": "test_privacy_bad_input.py::test_label_histogram_refuses",
+        "weighted_average": "test_privacy.py::test_weighted_average_by_hand",
+        "local_train": "test_privacy_bad_input.py::test_local_train_refuses_bad_arguments_and_leaves_the_model_alone",
+        "fedavg": "test_privacy.py::test_fedavg_errors",
+        "per_sample_grads": "test_privacy.py::test_per_sample_grads_equal_a_loop_of_backward_passes",
+        "per_sample_norms": "test_privacy_bad_input.py::test_per_sample_norms_refuses_bad_grads",
+        "clip_per_sample": "test_privacy.py::test_clipping_bounds_each_norm_and_keeps_small_ones",
+        "dp_sgd_step": "test_privacy.py::test_dp_sgd_noise_has_the_stated_scale",
+    },
+    "helpers.recommend": {
+        "MatrixFactorization": "test_recommend.py::test_bad_sizes",
+        "rmse": "test_recommend.py::test_bad_training_inputs",
+        "train_mf": "test_recommend.py::test_dense_and_lookup_training_paths_agree",
+        "low_rank_ratings": "test_recommend.py::test_bad_training_inputs",
+    },
+    "helpers.deploy": {
+        "max_abs_diff": "test_deploy.py::test_max_abs_diff",
+        "export_onnx": "test_deploy.py::test_export_arguments_are_checked",
+        "check_input": "test_deploy_bad_input.py::test_check_input_refuses",
+        "OnnxPredictor": "test_deploy.py::test_predictor_needs_an_existing_file_with_fixed_feature_dims",
+    },
+    "helpers.cost": {
+        "training_flops": "test_cost.py::test_non_positive_inputs_are_rejected_with_their_name",
+        "inference_flops_per_token": "test_cost_bad_input.py::test_inference_flops_per_token_refuses_bad_sizes",
+        "accelerator_hours": "test_cost.py::test_non_positive_inputs_are_rejected_with_their_name",
+        "training_cost": "test_cost.py::test_non_positive_inputs_are_rejected_with_their_name",
+        "inference_cost_per_1k_tokens": "test_cost.py::test_percent_instead_of_fraction_gets_a_hint",
+        "break_even_units": "test_cost.py::test_no_break_even_when_every_unit_loses_money",
+    },
+    "helpers.anomaly": {
+        "rolling_zscore": "test_anomaly.py::test_errors",
+        "detect_anomalies": "test_anomaly.py::test_threshold_must_be_positive",
+    },
+    "helpers.augment": {
+        "random_crop": "test_augment.py::test_bad_parameters_are_rejected",
+        "random_hflip": "test_augment.py::test_bad_parameters_are_rejected",
+        "compose": "test_augment_bad_input.py::test_compose_refuses_non_callables_and_nothing",
+        "Augmented": "test_augment_bad_input.py::test_augmented_refuses_bad_arguments",
+    },
+    "helpers.compress": {
+        "global_magnitude_prune": "test_compress.py::test_bad_amount_is_rejected",
+        "remove_pruning": "test_compress_bad_input.py::test_remove_pruning_refuses_a_state_dict",
+        "sparsity": "test_compress.py::test_models_without_prunable_layers_are_rejected",
+        "sparse_state_dict": "test_compress_bad_input.py::test_sparse_state_dict_refuses_modules_and_non_tensors",
+        "state_dict_bytes": "test_compress.py::test_state_dict_bytes_equals_torch_save",
+        "median_latency": "test_compress.py::test_median_latency_restores_mode_and_checks_arguments",
+        "quantize_linear_int8": "test_compress.py::test_quantize_linear_int8_checks_arguments",
+        "quantize_per_tensor": "test_compress.py::test_quantize_per_tensor_edge_cases_and_errors",
+        "dequantize": "test_compress_bad_input.py::test_dequantize_refuses",
+        "distillation_loss": "test_compress.py::test_distillation_loss_rejects_bad_hyper_parameters",
+    },
+    "helpers.distributed": {
+        "all_reduce_mean": "test_distributed_bad_input.py::test_all_reduce_mean_refuses_non_float_tensors",
+        "launch": "test_distributed.py::test_worker_errors_surface_in_the_parent",
+        "run_rank": "test_distributed.py::test_one_rank_in_process",
+        "make_optimizer": "test_distributed_bad_input.py::test_make_optimizer_refuses_a_bad_lr",
+        "ddp_train_steps": "test_distributed.py::test_one_rank_in_process",
+        "ddp_fit": "test_distributed_bad_input.py::test_ddp_fit_refuses_before_touching_distributed",
+        "seen_indices": "test_distributed_bad_input.py::test_seen_indices_and_sampler_pitfalls_refuse_bad_sizes",
+        "sampler_pitfalls": "test_distributed_bad_input.py::test_seen_indices_and_sampler_pitfalls_refuse_bad_sizes",
+    },
+    "helpers.efficiency": {
+        "time_per_call": "test_efficiency.py::test_time_per_call_counts_calls_and_rejects_bad_arguments",
+        "saved_activation_bytes": "test_efficiency_bad_input.py::test_saved_activation_bytes_refuses_bad_arguments",
+        "accumulate_gradients": "test_efficiency.py::test_bad_k_is_rejected",
+        "accumulated_step": "test_efficiency_bad_input.py::test_accumulated_step_refuses_a_non_optimizer_and_leaves_the_gradients_alone",
+        "run_blocks": "test_efficiency_bad_input.py::test_run_blocks_refuses_bad_blocks_and_inputs",
+    },
+    "helpers.interpret": {
+        "saliency": "test_interpret.py::test_errors",
+        "gradient_times_input": "test_interpret_bad_input.py::test_gradient_times_input_refuses_bad_inputs",
+        "integrated_gradients": "test_interpret.py::test_errors",
+        "randomized_copy": "test_interpret_bad_input.py::test_randomized_copy_refuses_bad_arguments",
+    },
+    "helpers.logistic": {
+        "sigmoid": "test_scratch_bad_input.py::test_elementwise_functions_refuse_non_numbers",
+        "bce_loss": "test_logistic.py::test_errors_name_the_bad_value",
+        "bce_grad": "test_logistic.py::test_errors_name_the_bad_value",
+        "LogisticRegressionGD": "test_logistic.py::test_errors_name_the_bad_value",
+    },
+    "helpers.optim": {
+        "SGD": "test_optim.py::test_errors_name_the_bad_value",
+        "Adam": "test_optim.py::test_errors_name_the_bad_value",
+        "AdamW": "test_optim.py::test_errors_name_the_bad_value",
+    },
+    "helpers.plot": {
+        "plot_history": "test_plot_bad_input.py::test_plot_history_refuses_a_dict_and_too_few_axes",
+        "plot_confusion_matrix": "test_plot.py::test_confusion_matrix_plot_values_and_errors",
+        "plot_decision_boundary": "test_plot.py::test_decision_boundary_errors",
+    },
+    "helpers.recipes": {
+        "TensorBatches": "test_recipes.py::test_tensor_batches",
+        "crop": "test_recipes_bad_input.py::test_crops_refuse_a_single_image",
+        "crop_flip": "test_recipes_bad_input.py::test_crops_refuse_a_single_image",
+        "cifar10_data": "test_recipes_bad_input.py::test_cifar10_data_refuses_before_reading",
+        "hardware_name": "test_recipes_bad_input.py::test_hardware_name_refuses_a_non_device",
+        "resolve_amp": "test_recipes.py::test_amp_resolution",
+        "make_optimizer": "test_recipes.py::test_optimizer_and_schedule_factories",
+        "make_schedule": "test_recipes.py::test_optimizer_and_schedule_factories",
+        "write_json_atomic": "test_recipes.py::test_write_json_atomic_keeps_the_old_file_on_failure",
+        "train_cifar10": "test_recipes.py::test_missing_data_names_the_download_command",
+    },
+    "helpers.scaling": {
+        "non_embedding_params": "test_scaling_bad_input.py::test_non_embedding_params_refuses_a_config",
+        "gpt_non_embedding_params": "test_scaling_bad_input.py::test_gpt_non_embedding_params_refuses",
+        "PowerLawFit": "test_scaling_bad_input.py::test_power_law_fit_refuses_bad_parameters",
+        "fit_power_law": "test_scaling.py::test_fit_power_law_rejects_bad_input",
+        "fit_power_law_offset": "test_scaling.py::test_offset_and_chinchilla_reject_bad_input",
+        "chinchilla_optimal": "test_scaling.py::test_offset_and_chinchilla_reject_bad_input",
+    },
+    "helpers.scratch": {
+        "sigmoid": "test_scratch_bad_input.py::test_elementwise_functions_refuse_non_numbers",
+        "log_softmax": "test_scratch_bad_input.py::test_log_softmax_refuses_empty_input_and_a_bad_axis",
+        "softmax": "test_scratch_bad_input.py::test_log_softmax_refuses_empty_input_and_a_bad_axis",
+        "NumpyMLP": "test_scratch.py::test_bad_configs",
+        "train_sgd": "test_scratch.py::test_bad_inputs",
+        "numerical_gradient": "test_scratch_bad_input.py::test_numerical_gradient_refuses_bad_arguments",
+        "relative_error": "test_scratch.py::test_relative_error_refuses_mismatched_shapes",
+        "gradient_check": "test_scratch.py::test_float32_model_is_refused_by_gradient_check",
+        "to_torch": "test_scratch.py::test_bad_inputs",
+    },
+    "helpers.text_features": {
+        "CharVocab": "test_text_features.py::test_errors_name_the_problem",
+        "bag_of_chars": "test_text_features_bad_input.py::test_bag_of_chars_refuses_a_dict_vocab_and_a_non_bool_binary",
+    },
+    "helpers.env": {
+        "Env": "test_env_bad_input.py::test_env_refuses_bad_fields",
+        "seed_everything": "test_env.py::test_seed_must_be_non_negative_int",
+        "get_device": "test_env.py::test_requested_device_must_exist",
+        "get_scale": "test_env.py::test_scale_from_flag_argument_and_environment",
+        "find_upwards": "test_env_bad_input.py::test_find_upwards_refuses",
+        "progress_enabled": "test_env.py::test_progress_switch",
+        "setup": "test_env_bad_input.py::test_setup_with_a_bad_device_seeds_nothing",
+    },
+    "helpers.atomic": {
+        "atomic_path": "test_atomic_bad_input.py::test_atomic_path_refuses_a_folder_and_a_bad_suffix",
+        "write_text_atomic": "test_atomic_bad_input.py::test_write_text_atomic_refuses_bytes_and_creates_nothing",
+    },
+    "helpers.datasets": {
+        "package_file": "test_datasets_bad_input.py::test_package_file_refuses_non_strings",
+        "load_review_sentiment": "test_datasets_bad_input.py::test_load_review_sentiment_refuses_a_non_bool",
+    },
+    "helpers.models.attention": {
+        "causal_mask": "test_attention.py::test_causal_mask_rectangular",
+        "scaled_dot_product_attention": "test_attention.py::test_errors_name_the_values",
+        "MultiHeadAttention": "test_attention.py::test_errors_name_the_values",
+        "attention_flops": "test_attention_bad_input.py::test_attention_flops_refuses",
+        "sinusoidal_positional_encoding": "test_attention.py::test_errors_name_the_values",
+        "SinusoidalPositionalEncoding": "test_attention.py::test_errors_name_the_values",
+        "LearnedPositionalEmbedding": "test_attention.py::test_errors_name_the_values",
+    },
+    "helpers.models.tiled_attention": {
+        "online_softmax": "test_tiled_attention.py::test_errors_name_the_values",
+        "sliding_window_mask": "test_tiled_attention.py::test_errors_name_the_values",
+        "visited_blocks": "test_attention_bad_input.py::test_visited_blocks_refuses_bad_sizes",
+        "tiled_attention": "test_tiled_attention.py::test_errors_name_the_values",
+        "peak_memory_bytes": "test_attention_bad_input.py::test_peak_memory_bytes_refuses_a_non_callable",
+    },
+}
+
+EXEMPT = {
+    "helpers.compress": {
+        "quiet_quantization_warnings": "takes no arguments",
+    },
+    "helpers.distributed": {
+        "is_distributed": "takes no arguments",
+        "get_rank": "takes no arguments",
+        "get_world_size": "takes no arguments",
+        "is_main_process": "takes no arguments",
+    },
+    "helpers.plot": {
+        "find_cjk_font": "takes no arguments",
+        "install_cjk_font_on_colab": "takes no arguments",
+        "use_book_style": "takes no arguments",
+    },
+    "helpers.recipes": {
+        "CifarData": "a result container that cifar10_data fills",
+        "CifarRun": "a result container that train_cifar10 fills",
+    },
+    "helpers.datasets": {
+        "MissingDataError": "an exception class",
+        "load_mnist_subset": "takes no arguments",
+        "load_peoples_daily": "takes no arguments",
+        "load_peoples_daily_tagged": "takes no arguments",
+    },
+}
+
+
+def _public_names(module_name: str) -> set[str]:
+    module = importlib.import_module(module_name)
+    return {name for name, obj in vars(module).items()
+            if not name.startswith("_") and callable(obj) and getattr(obj, "__module__", None) == module_name}
+
+
+@pytest.mark.parametrize("module_name", sorted(BAD_INPUT_TESTS))
+def test_every_public_name_is_listed(module_name):
+    listed = set(BAD_INPUT_TESTS[module_name]) | set(EXEMPT.get(module_name, {}))
+    public = _public_names(module_name)
+    assert not public - listed, (f"{module_name}: add a bad-input test for {sorted(public - listed)} and list it "
+                                 "in BAD_INPUT_TESTS (or, if it takes no input, in EXEMPT with the reason)")
+    assert not listed - public, f"{module_name}: {sorted(listed - public)} are listed but no longer public"
+
+
+def _test_functions(file: str) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse((TESTS / file).read_text(encoding="utf-8"))
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+@pytest.mark.parametrize("module_name,name,test_id",
+                         [(m, n, t) for m, tests in sorted(BAD_INPUT_TESTS.items()) for n, t in tests.items()])
+def test_listed_test_exists_and_calls_the_name_under_pytest_raises(module_name, name, test_id):
+    file, function = test_id.split("::")
+    node = _test_functions(file).get(function)
+    assert node is not None, f"{test_id} (listed for {module_name}.{name}) does not exist"
+    source = ast.unparse(node)   # with the decorators: parametrized tests pass the function as an argument
+    assert "pytest.raises" in source, f"{test_id} has no pytest.raises"
+    assert name in source, f"{test_id} never mentions {name}"
+
+
+@pytest.mark.parametrize("module_name,name,reason",
+                         [(m, n, r) for m, names in sorted(EXEMPT.items()) for n, r in names.items()])
+def test_exemptions_are_true(module_name, name, reason):
+    obj = getattr(importlib.import_module(module_name), name)
+    if reason == "takes no arguments":
+        assert not inspect.signature(obj).parameters, f"{module_name}.{name} takes arguments: give it a test"
+    elif reason == "an exception class":
+        assert isinstance(obj, type) and issubclass(obj, Exception)
+    else:
+        assert reason.startswith("a result container"), f"unknown reason {reason!r}"
+        assert inspect.isclass(obj) and hasattr(obj, "__dataclass_fields__")
