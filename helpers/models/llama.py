@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validate import check_float, check_int, check_type
 from .gpt import KVCache, _check_generate_args, _check_token_ids, _sample
 
 
@@ -112,6 +113,8 @@ def swiglu_hidden_size(n_embd: int, multiple_of: int = 256) -> int:
     """Width of a SwiGLU MLP with the parameters of a ``4 * n_embd`` GELU MLP: ``8/3 * n_embd``,
     rounded up to a multiple of ``multiple_of`` (Llama's rule; ``multiple_of=1`` gives the exact value when
     ``n_embd`` is a multiple of 3)."""
+    check_int("n_embd", n_embd, min=1)
+    check_int("multiple_of", multiple_of, min=1)
     hidden = math.ceil(8 * n_embd / 3)
     return multiple_of * math.ceil(hidden / multiple_of)
 
@@ -129,6 +132,7 @@ def llama_num_params(config: LlamaConfig, non_embedding: bool = False) -> int:
     MLP three d x f matrices, two RMSNorm weights; the final RMSNorm d.
     ``non_embedding=True`` leaves out the token embedding (and an untied output layer).
     """
+    check_type("config", config, LlamaConfig, "helpers.models.LlamaConfig")
     V, d, L, f = config.vocab_size, config.n_embd, config.n_layer, config.intermediate_size
     h, g, hd = config.n_head, config.n_kv_head, config.head_dim
     block = 2 * d * h * hd + 2 * d * g * hd + 3 * d * f + 2 * d
@@ -145,6 +149,10 @@ def llama_num_params(config: LlamaConfig, non_embedding: bool = False) -> int:
 def kv_cache_bytes(config: LlamaConfig, tokens: int, batch: int = 1, bytes_per_value: int = 2) -> int:
     """Memory of the key/value cache: ``2 * n_layer * batch * tokens * n_kv_head * head_dim * bytes_per_value``
     (keys and values; 2 bytes per value in bfloat16/float16, 4 in float32)."""
+    check_type("config", config, LlamaConfig, "helpers.models.LlamaConfig")
+    check_int("tokens", tokens, min=0)
+    check_int("batch", batch, min=1)
+    check_int("bytes_per_value", bytes_per_value, min=1)
     return 2 * config.n_layer * batch * tokens * config.n_kv_head * config.head_dim * bytes_per_value
 
 
@@ -159,6 +167,8 @@ class RMSNorm(nn.Module):
     """
 
     def __init__(self, dim: int, eps: float = 1e-6):
+        check_int("dim", dim, min=1)
+        check_float("eps", eps, min=0.0)
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
@@ -170,11 +180,19 @@ class RMSNorm(nn.Module):
         return self.weight * x.to(dtype)
 
 
+def _check_head_dim(head_dim) -> None:
+    check_int("head_dim", head_dim, min=2)
+    if head_dim % 2:
+        raise ValueError(f"head_dim={head_dim} must be even: RoPE rotates pairs of dimensions")
+
+
 def rope_frequencies(head_dim: int, theta: float = 10000.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Angular frequencies ``theta ** (-2i / head_dim)`` for ``i = 0 .. head_dim/2 - 1``: ``(head_dim/2,)``.
 
     Pair ``i`` of a query or key at position ``m`` is rotated by the angle ``m * freq_i``.
     """
+    _check_head_dim(head_dim)
+    check_float("theta", theta, min=1.0, min_inclusive=False)
     return 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=dtype) / head_dim))
 
 
@@ -184,6 +202,10 @@ def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float = 10000.0,
 
     Computed in ``dtype`` (float32, as the Hugging Face models do; float64 for exact checks).
     """
+    check_type("positions", positions, torch.Tensor, "1-D tensor of positions, e.g. torch.arange(T)")
+    if positions.dim() != 1:
+        raise ValueError(f"positions must be a 1-D tensor (T,), got shape {tuple(positions.shape)}; "
+                         "pass e.g. torch.arange(T)")
     angles = positions.to(dtype)[:, None] * rope_frequencies(head_dim, theta, dtype).to(positions.device)[None, :]
     angles = torch.cat([angles, angles], dim=-1)                     # (T, head_dim)
     return angles.cos(), angles.sin()
@@ -191,6 +213,9 @@ def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float = 10000.0,
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
     """``(x1, x2) -> (-x2, x1)`` where x1, x2 are the two halves of the last dimension."""
+    check_type("x", x, torch.Tensor, "tensor")
+    if x.dim() == 0 or x.shape[-1] % 2:
+        raise ValueError(f"x has shape {tuple(x.shape)}; its last dimension must be even (two halves)")
     x1, x2 = x.chunk(2, dim=-1)
     return torch.cat([-x2, x1], dim=-1)
 
@@ -201,12 +226,26 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     ``cos, sin: (T, head_dim)`` from :func:`rope_cos_sin`. Per pair this is
     ``(a, b) -> (a cos - b sin, a sin + b cos)``, a 2-D rotation.
     """
+    _check_rope_args(x, cos, sin)
     return x * cos + rotate_half(x) * sin
+
+
+def _check_rope_args(x, cos, sin) -> None:
+    for name, t in (("x", x), ("cos", cos), ("sin", sin)):
+        check_type(name, t, torch.Tensor, "tensor")
+    if cos.shape != sin.shape or cos.dim() == 0 or x.dim() == 0 or cos.shape[-1] != x.shape[-1]:
+        raise ValueError(f"cos {tuple(cos.shape)} and sin {tuple(sin.shape)} must have one shape whose last "
+                         f"dimension is x's head_dim {tuple(x.shape)[-1:]}; make them with rope_cos_sin(positions, "
+                         "head_dim)")
 
 
 def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     """``(B, n_kv_head, T, head_dim) -> (B, n_kv_head * n_rep, T, head_dim)``: each key/value head serves
     ``n_rep`` consecutive query heads."""
+    check_int("n_rep", n_rep, min=1)
+    check_type("x", x, torch.Tensor, "tensor")
+    if x.dim() != 4:
+        raise ValueError(f"x must be (B, n_kv_head, T, head_dim), got shape {tuple(x.shape)}")
     if n_rep == 1:
         return x
     B, g, T, hd = x.shape
@@ -221,6 +260,7 @@ class Attention(nn.Module):
     """
 
     def __init__(self, config: LlamaConfig):
+        check_type("config", config, LlamaConfig, "helpers.models.LlamaConfig")
         super().__init__()
         d, h, g, hd = config.n_embd, config.n_head, config.n_kv_head, config.head_dim
         self.n_head, self.n_kv_head, self.head_dim = h, g, hd
@@ -264,6 +304,8 @@ class SwiGLU(nn.Module):
     """Gated MLP: ``down(silu(gate(x)) * up(x))``, ``x: (B, T, d) -> (B, T, d)``, hidden width ``intermediate_size``."""
 
     def __init__(self, n_embd: int, intermediate_size: int):
+        check_int("n_embd", n_embd, min=1)
+        check_int("intermediate_size", intermediate_size, min=1)
         super().__init__()
         self.gate_proj = nn.Linear(n_embd, intermediate_size, bias=False)
         self.up_proj = nn.Linear(n_embd, intermediate_size, bias=False)
@@ -277,6 +319,7 @@ class Block(nn.Module):
     """Pre-norm block: ``x + attn(attn_norm(x))``, then ``x + mlp(mlp_norm(x))``."""
 
     def __init__(self, config: LlamaConfig):
+        check_type("config", config, LlamaConfig, "helpers.models.LlamaConfig")
         super().__init__()
         self.attn_norm = RMSNorm(config.n_embd, config.rms_norm_eps)
         self.attn = Attention(config)
