@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_float, check_int
+from .._validate import check_float, check_int, check_type
 
 
 @dataclass
@@ -72,6 +72,7 @@ def gpt_num_params(config: GPTConfig, non_embedding: bool = False) -> int:
     the position embedding T*d (the token embedding stays: it is also the output layer),
     as nanoGPT does.
     """
+    check_type("config", config, GPTConfig, "helpers.models.GPTConfig")
     V, T, L, d, b = config.vocab_size, config.block_size, config.n_layer, config.n_embd, int(config.bias)
     total = V * d + T * d + L * (12 * d * d + 2 * d + 11 * b * d) + d + b * d
     if not config.tie_weights:
@@ -86,6 +87,7 @@ class KVCache:
     """
 
     def __init__(self, n_layer: int):
+        check_int("n_layer", n_layer, min=1)
         self.layers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layer
 
     @property
@@ -102,6 +104,7 @@ class CausalSelfAttention(nn.Module):
     """
 
     def __init__(self, config: GPTConfig, causal: bool = True, explicit: bool = False):
+        check_type("config", config, GPTConfig, "helpers.models.GPTConfig")
         super().__init__()
         self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
@@ -149,6 +152,7 @@ class MLP(nn.Module):
     """Position-wise feed-forward network: ``C -> 4C -> GELU -> C``."""
 
     def __init__(self, config: GPTConfig):
+        check_type("config", config, GPTConfig, "helpers.models.GPTConfig")
         super().__init__()
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.gelu = nn.GELU()
@@ -163,6 +167,7 @@ class Block(nn.Module):
     """Pre-LayerNorm Transformer block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``."""
 
     def __init__(self, config: GPTConfig, causal: bool = True, explicit: bool = False):
+        check_type("config", config, GPTConfig, "helpers.models.GPTConfig")
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = CausalSelfAttention(config, causal, explicit)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .._validate import check_int, check_type
+
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -59,9 +61,18 @@ class MLP(nn.Module):
 
 def num_params(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (elements) of ``model``."""
+    check_type("model", model, nn.Module, "torch.nn.Module")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _check_widths(widths) -> None:
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        raise TypeError(f"widths is a {type(widths).__name__}; pass a list of layer widths, e.g. [10, 64, 1]")
+    for i, w in enumerate(widths):
+        check_int(f"widths[{i}]", w, min=1)
 
 
 def mlp_num_params(widths: Sequence[int]) -> int:
     """Closed form for an MLP with layer widths ``[d0, d1, ..., dL]``: sum of ``d_{l-1}*d_l + d_l``."""
+    _check_widths(widths)
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))

@@ -24,9 +24,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._validate import check_int
+
 
 def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
     """3x3 conv (padding 1, no bias) -> BatchNorm -> ReLU: ``(B, c_in, H, W) -> (B, c_out, H, W)``."""
+    check_int("c_in", c_in, min=1)
+    check_int("c_out", c_out, min=1)
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
 
 
@@ -39,6 +43,7 @@ class Residual(nn.Module):
     """
 
     def __init__(self, channels: int):
+        check_int("channels", channels, min=1)
         super().__init__()
         self.branch = nn.Sequential(conv_bn(channels, channels), conv_bn(channels, channels))
 
