@@ -151,6 +151,7 @@ def _names(name: str, value, allow_empty: bool = False) -> list[str]:
 
 
 def lora_layers(model: nn.Module) -> list[LoRALinear]:
+    check_type("model", model, nn.Module, "torch.nn.Module")
     return [m for m in model.modules() if isinstance(m, LoRALinear)]
 
 

@@ -87,6 +87,10 @@ def logits_to_labels(logits: torch.Tensor) -> torch.Tensor:
     (one logit of a binary model) -> ``1`` where the logit is positive
     (probability > 0.5).
     """
+    check_type("logits", logits, torch.Tensor, "tensor of model outputs")
+    if logits.dim() == 0 or (not (logits.dim() == 2 and logits.shape[1] >= 2) and logits.numel() != len(logits)):
+        raise ValueError(f"logits has shape {tuple(logits.shape)}; pass (B, C) class scores or (B,) / (B, 1) "
+                         "binary logits")
     if logits.dim() == 2 and logits.shape[1] >= 2:
         return logits.argmax(1)
     return (logits.reshape(len(logits)) > 0).long()
