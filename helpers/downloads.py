@@ -64,6 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validate import check_type
 from .atomic import atomic_path
 from .datasets import MissingDataError
 
@@ -140,6 +141,8 @@ class DownloadError(RuntimeError):
 
 def data_root(root=None) -> Path:
     """The cache folder: ``root``, else ``$LLMBOOK_DATA``, else ``~/.cache/llm-book``."""
+    if root is not None:
+        check_type("root", root, (str, os.PathLike), "folder path (str or pathlib.Path) or None")
     if root is None:
         root = os.environ.get(DATA_ENV_VAR) or DEFAULT_ROOT
     return Path(root).expanduser()
@@ -149,6 +152,7 @@ class Hasher:
     """Computes a checksum in the same notation as ``expected``: hex MD5 or npm ``"sha512-<base64>"``."""
 
     def __init__(self, expected: str):
+        check_type("expected", expected, str, "str: a hex MD5 or an npm 'sha512-...' integrity")
         self.npm = expected.startswith("sha512-")
         if not self.npm and not re.fullmatch(r"[0-9a-f]{32}", expected):
             raise ValueError(f"checksum {expected!r} is neither a hex MD5 nor an npm 'sha512-...' integrity")
@@ -245,6 +249,9 @@ def remove_stale_parts(folder, filename: str) -> list[Path]:
     no longer runs, or, for one without a readable pid, when it has not been written
     for :data:`STALE_PART_S` seconds. A download still running elsewhere is left alone.
     """
+    check_type("filename", filename, str)
+    if not filename or "/" in filename or os.sep in filename:
+        raise ValueError(f"filename={filename!r} must be a plain file name (not empty, no folder)")
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -286,6 +293,9 @@ def fetch_file(remote: Remote, folder, urls, command: str, download: bool = True
     :class:`~helpers.MissingDataError` naming ``command`` instead of touching
     the network. If every URL fails, :class:`DownloadError` lists why.
     """
+    check_type("remote", remote, Remote, "helpers.downloads.Remote")
+    if isinstance(urls, (str, bytes)):
+        raise TypeError(f"urls={urls!r} is one string; pass a list of URLs, e.g. [{urls!r}]")
     folder = Path(folder)
     target = folder / remote.filename
     remove_stale_parts(folder, remote.filename)
