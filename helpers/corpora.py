@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ._validate import check_type
 from .atomic import write_text_atomic
 from .datasets import MissingDataError, package_file
 from .downloads import (DATA_ENV_VAR, DEFAULT_ROOT, MIRROR_ENV_VAR, DownloadError, Remote,  # noqa: F401
@@ -133,6 +134,7 @@ def download_chinese_poetry(root=None, download: bool = True, mirror: str | None
     ``download=False`` raises :class:`~helpers.MissingDataError` (a
     ``FileNotFoundError``) instead of touching the network.
     """
+    _check_mirror(mirror)
     corpus = CORPORA[POETRY]
     remote = Remote(corpus.filename, corpus.integrity, (), size=corpus.size)
     return fetch_file(remote, data_root(root) / POETRY, _urls(POETRY, corpus, mirror), _command(POETRY, root),
@@ -159,6 +161,7 @@ def read_poems(archive, collections) -> list[list[str]]:
     ``poet.tang.1000.json``, ..., ``poet.tang.57000.json``), and each member's
     poems keep their order.
     """
+    collections = _check_collections(collections, distinct=False)
     spec = CORPORA[POETRY].collections
     patterns = [(i, re.compile(spec[c].member), spec[c].title_key) for i, c in enumerate(collections)]
     found: dict[tuple[int, int], list[str]] = {}
@@ -202,18 +205,25 @@ def to_simplified(text: str) -> str:
     correctly (``壯`` -> ``壮``), but one whose simplified form depends on the
     word does not (``乾坤`` becomes ``干坤``, ``著`` always becomes ``着``).
     """
+    check_type("text", text, str)
     return text.translate(_simplify_table())
 
 
-def _check_collections(collections) -> tuple[str, ...]:
+def _check_collections(collections, distinct: bool = True) -> tuple[str, ...]:
     known = CORPORA[POETRY].collections
     if isinstance(collections, str):
         collections = (collections,)
     collections = tuple(collections)
     bad = [c for c in collections if c not in known]
-    if bad or not collections or len(set(collections)) != len(collections):
-        raise ValueError(f"collections={collections!r}: use one or more distinct names of {tuple(known)}")
+    if bad or not collections or (distinct and len(set(collections)) != len(collections)):
+        raise ValueError(f"collections={collections!r}: use one or more {'distinct ' if distinct else ''}names "
+                         f"of {tuple(known)}")
     return collections
+
+
+def _check_mirror(mirror) -> None:
+    if mirror is not None:
+        check_type("mirror", mirror, str, "base URL (str) or None")
 
 
 def load_chinese_poetry(root=None, download: bool = True, collections=("tang", "song", "songci"),
@@ -230,6 +240,7 @@ def load_chinese_poetry(root=None, download: bool = True, collections=("tang", "
     caches the text next to it; later calls read the cached text.
     """
     collections = _check_collections(collections)
+    _check_mirror(mirror)
     corpus = CORPORA[POETRY]
     folder = data_root(root) / POETRY
     stem = corpus.filename.removesuffix(".tgz")
