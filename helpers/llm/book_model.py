@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from .._validate import check_type
 from ..atomic import write_text_atomic
 from ..models.llama import Llama, LlamaConfig, _HF_RENAMES, load_pretrained
 from .bpe import ByteBPE
@@ -51,6 +52,7 @@ def sha256_of(path) -> str:
 
 def hf_config(config: LlamaConfig, **extra) -> dict:
     """``config`` as a Hugging Face ``config.json`` dict (``model_type`` "llama"); ``extra`` keys are added."""
+    check_type("config", config, LlamaConfig, "helpers.models.LlamaConfig")
     if config.qk_norm or config.attention_bias:
         raise ValueError("only a plain Llama (qk_norm=False, attention_bias=False) is written as model_type 'llama'")
     return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": config.vocab_size,

@@ -35,7 +35,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from .._validate import check_choice, check_float
+from .._validate import check_choice, check_float, check_int, check_type
 
 SOURCES = ("peoples_daily", "reviews", "poetry")
 
@@ -47,11 +47,14 @@ _SENTENCE_END = tuple("。！？!?；…”」』：:")
 
 def clean_line(line: str) -> str:
     """One line of raw text → cleaned text (see the module docstring, step 1)."""
+    check_type("line", line, str)
     return _CONTROL_OR_SPACE.sub("", line.translate(_FULLWIDTH))
 
 
 def is_headline(line: str, max_chars: int = 30) -> bool:
     """A People's Daily headline: at most ``max_chars`` characters and no sentence-final mark."""
+    check_type("line", line, str)
+    check_int("max_chars", max_chars, min=1)
     return 0 < len(line) <= max_chars and not line.endswith(_SENTENCE_END)
 
 
@@ -86,6 +89,8 @@ def review_documents() -> list[list[str]]:
 
 def poetry_documents(max_poems: int | None = None, download: bool = True) -> list[list[str]]:
     """Song ci, then Tang and Song shi, in simplified characters, one poem (title first) each."""
+    if max_poems is not None:
+        check_int("max_poems", max_poems, min=1)
     from ..corpora import load_chinese_poetry
 
     text = load_chinese_poetry(download=download, collections=("songci", "tang", "song"), simplified=True)
@@ -102,6 +107,7 @@ def poetry_documents(max_poems: int | None = None, download: bool = True) -> lis
 
 def held_out_score(text: str) -> float:
     """A number in [0, 1) fixed by the text alone: the first 8 bytes of its SHA-256 / 2**64."""
+    check_type("text", text, str)
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") / 2 ** 64
 
 
