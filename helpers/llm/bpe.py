@@ -465,6 +465,8 @@ def load_qwen_tokenizer(full: bool = False, repo_id: str = "Qwen/Qwen2.5-0.5B") 
     Hugging Face hub (Qwen2.5 is Apache-2.0), run by ``tokenizers``. Both apply the same
     vocabulary, pattern and merges; neither normalises the text here.
     """
+    if not isinstance(full, bool):
+        raise TypeError(f"full={full!r} is a {type(full).__name__}; pass True (download from the hub) or False")
     if full:
         from huggingface_hub import hf_hub_download
         from tokenizers import Tokenizer

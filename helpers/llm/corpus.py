@@ -113,6 +113,8 @@ def held_out_score(text: str) -> float:
 
 def split_documents(docs, held_out: float) -> tuple[list[str], list[str]]:
     """Documents (str) → ``(train, held_out)``, by :func:`held_out_score` < ``held_out``."""
+    if isinstance(docs, str):
+        raise TypeError("docs is one str; pass a list of documents, e.g. [text] for a single one")
     check_float("held_out", held_out, min=0.0, max=1.0)
     train, test = [], []
     for doc in docs:
@@ -152,6 +154,8 @@ def build_corpus(sources=("peoples_daily", "reviews"), held_out: float = 0.05,
         check_choice("sources", name, SOURCES)
     if len(set(sources)) != len(sources):
         raise ValueError(f"sources lists a name twice: {list(sources)}; give each source once")
+    if max_poems is not None:
+        check_int("max_poems", max_poems, min=1)
     check_float("held_out", held_out, min=0.0, max=1.0)
     loaders = {"peoples_daily": peoples_daily_documents, "reviews": review_documents,
                "poetry": lambda: poetry_documents(max_poems=max_poems, download=download)}

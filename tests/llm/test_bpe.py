@@ -245,3 +245,12 @@ def test_full_scale_loads_tokenizer_json_from_the_hub(monkeypatch, tmp_path, tok
     assert calls == [("Qwen/Qwen2.5-0.5B", "tokenizer.json")]
     assert q.encode("人民日报<|im_end|>") == tok.encode("人民日报<|im_end|>")
     assert q.decode(q.encode("人民日报")) == "人民日报" and q.vocab_size == tok.vocab_size
+
+
+def test_load_qwen_tokenizer_refuses_a_non_bool_full():
+    import pytest as _pytest
+
+    from helpers.llm.bpe import load_qwen_tokenizer
+
+    with _pytest.raises(TypeError, match="full="):
+        load_qwen_tokenizer(full="yes")

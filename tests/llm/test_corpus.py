@@ -67,3 +67,10 @@ def test_bad_arguments_are_named():
         c.text("test", "reviews")
     with pytest.raises(ValueError, match="source"):
         c.text("train", "poetry")
+
+
+def test_max_poems_and_docs_are_checked_before_any_work():
+    with pytest.raises(ValueError, match="max_poems"):
+        C.build_corpus(("peoples_daily", "poetry"), max_poems=0)
+    with pytest.raises(TypeError, match="docs is one str"):
+        C.split_documents("一篇文档", 0.1)
