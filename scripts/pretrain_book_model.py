@@ -88,6 +88,22 @@ class Log:
         self.json.flush()
 
 
+def hardware(device: str) -> str:
+    """The machine, in words: CPU model and core count, and the GPU when the run used one."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    words = f"{cpu}, {os.cpu_count()} cores"
+    if device.startswith("cuda") and torch.cuda.is_available():
+        words += f", GPU {torch.cuda.get_device_name(0)}"
+    return words
+
+
 def export(out: Path) -> Path:
     """Write ``OUT/book-model`` (:func:`helpers.llm.book_model.save_book_model`) from ``OUT/checkpoint.pt``."""
     from helpers.llm.book_model import save_book_model
@@ -96,7 +112,9 @@ def export(out: Path) -> Path:
     model = Llama(LlamaConfig(**saved["model"]))
     model.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=False)["model"])
     tok = ByteBPE.load(out / "tokenizer.json")
-    dest = save_book_model(model, tok, out / "book-model", recipe={**saved["recipe"], "seed": saved["seed"]},
+    start = json.loads((out / "log.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    dest = save_book_model(model, tok, out / "book-model",
+                           recipe={**saved["recipe"], "seed": saved["seed"], "hardware": hardware(start["device"])},
                            logs=[out / "train_log.txt", out / "log.jsonl"])
     print(f"wrote {dest}")
     return dest
