@@ -214,3 +214,27 @@ def test_save_creates_missing_parent_folders(tmp_path):
     path = save_checkpoint(tmp_path / "a" / "b" / "ckpt.pt", model, opt)
     assert path.is_file()
     assert save_checkpoint(path, model, opt) == path      # and overwrites into an existing folder
+
+
+def test_an_unforeseen_failure_of_the_optimizer_load_restores_both(tmp_path, monkeypatch):
+    """The except branch of load_checkpoint: the optimizer is put back too (mutation survivor checkpoint.py:101)."""
+    model, opt = _trained(seed=0)
+    path = save_checkpoint(tmp_path / "ckpt.pt", model, opt)
+    other, other_opt = _trained(seed=1)
+    before_model = _state(other)
+    before_opt = {k: v["exp_avg"].clone() for k, v in other_opt.state_dict()["state"].items()}
+    original = type(other_opt).load_state_dict
+    calls = []
+
+    def half_then_fail(self, state):                 # applies the saved state, then fails, once
+        calls.append(1)
+        original(self, state)
+        if len(calls) == 1:
+            raise RuntimeError("simulated failure after a partial load")
+
+    monkeypatch.setattr(type(other_opt), "load_state_dict", half_then_fail)
+    with pytest.raises(ValueError, match="nothing was changed"):
+        load_checkpoint(path, other, other_opt)
+    assert _same(before_model, _state(other))
+    after_opt = other_opt.state_dict()["state"]
+    assert all(torch.equal(after_opt[k]["exp_avg"], v) for k, v in before_opt.items())
