@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import helpers  # noqa: E402,I001  (first: it sets the OpenMP wait policy before torch starts)
 import torch  # noqa: E402
-
-import helpers  # noqa: E402
 from helpers.llm.book_model import book_recipe, load_book_model, read_training_log  # noqa: E402
 from helpers.llm.corpus import build_corpus  # noqa: E402
 from helpers.llm.pretrain import encode_text, nats_per_char  # noqa: E402
 from helpers.lm import configure_optimizer  # noqa: E402
+from helpers.recipes import hardware_name  # noqa: E402
 
 
 def _sync(device):
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     recipe = book_recipe()["recipe"]
     model, tok = load_book_model()
     model.to(device)
-    result = {"device": str(device), "machine": platform.processor() or platform.machine(),
+    result = {"device": str(device), "machine": hardware_name(device), "cores": os.cpu_count(),
               "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
               "torch": torch.__version__, "threads": torch.get_num_threads(), "params": model.num_params()}
 
@@ -92,8 +92,8 @@ def main(argv=None) -> int:
         n = out.shape[1] - prompt.shape[1]
         result[f"generate_tokens_per_s_{'cache' if use_cache else 'no_cache'}"] = n / (time.time() - t0)
 
-    print(f"book model ({result['params']:,} parameters) on {device} ({result['gpu'] or result['machine']}), "
-          f"torch {result['torch']}, {result['threads']} threads")
+    print(f"book model ({result['params']:,} parameters) on {result['machine']}, {result['cores']} cores, "
+          f"torch {result['torch']}")
     print(f"held-out People's Daily: {result['heldout_nats_per_char']:.4f} nats/char "
           f"(training log: {logged:.4f}); evaluation {result['eval_tokens_per_s']:,.0f} tokens/s")
     print(f"training: {result['train_tokens_per_s']:,.0f} tokens/s (batch {B} x {T}, forward + backward + AdamW)")

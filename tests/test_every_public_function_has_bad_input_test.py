@@ -343,6 +343,14 @@ BAD_INPUT_TESTS = {
         "Corpus": "llm/test_llm_bad_input.py::test_corpus_text_refuses_an_unknown_part_and_source",
         "build_corpus": "llm/test_corpus.py::test_bad_arguments_are_named",
     },
+    "helpers.llm.classify": {
+        "pad_batch": "llm/test_classify.py::test_bad_inputs_are_refused",
+        "SequenceClassifier": "llm/test_classify.py::test_bad_inputs_are_refused",
+        "train_classifier": "llm/test_classify.py::test_bad_inputs_are_refused",
+        "pool": "llm/test_classify.py::test_pool_pooled_features_and_predict_refuse_bad_input",
+        "pooled_features": "llm/test_classify.py::test_pool_pooled_features_and_predict_refuse_bad_input",
+        "predict": "llm/test_classify.py::test_pool_pooled_features_and_predict_refuse_bad_input",
+    },
     "helpers.llm.ngram": {
         "KneserNeyLM": "llm/test_ngram.py::test_bad_input_is_named",
     },

@@ -129,3 +129,18 @@ def test_bad_inputs_are_refused():
         p.requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameter"):
         train_classifier(clf, ids, mask, torch.tensor([0, 1, 0, 1]))
+
+
+def test_pool_pooled_features_and_predict_refuse_bad_input():
+    model = tiny_llama()
+    ids, mask = pad_batch(SEQS, max_len=16)
+    h = torch.randn(*ids.shape, 8)
+    with pytest.raises(ValueError, match="pooling"):
+        pool(h, mask, pooling="max")
+    with pytest.raises(ValueError, match="pooling"):
+        pooled_features(model, ids, mask, pooling="sum")
+    with pytest.raises(ValueError, match="right padding"):
+        pooled_features(model, ids, mask.flip(1))
+    clf = SequenceClassifier(model, n_classes=2)
+    with pytest.raises(ValueError, match="shape of ids"):
+        predict(clf, ids, mask[:, :-1])
