@@ -79,9 +79,9 @@ site:
 again:
 	$(PY) scripts/execute_lessons.py --again -j $(JOBS)
 
-# the browser tests in one worker, the rest in the other
+# the browser tests render the pages in two shards, one per worker; the rest is shared out
 booktests:
-	$(PY) -m pytest -n $(JOBS) --dist loadfile tests/book
+	$(PY) -m pytest -n $(JOBS) --dist load tests/book
 
 # Regenerate every lesson's .ipynb from its .md source (after editing a lesson).
 # Only .md files with a jupytext header are notebooks; overview pages are not.
