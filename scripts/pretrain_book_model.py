@@ -3,7 +3,8 @@
     python scripts/pretrain_book_model.py --config book --out runs/book       # ~2 h on 2 CPU cores
     python scripts/pretrain_book_model.py --config full --out runs/full       # GPU, minutes
     python scripts/pretrain_book_model.py --config tiny --out /tmp/tiny       # seconds (the test)
-    python scripts/pretrain_book_model.py --config book --out runs/book --resume
+    python scripts/pretrain_book_model.py --config book --out runs/book --stop-at 1200   # first half today
+    python scripts/pretrain_book_model.py --config book --out runs/book --resume         # the rest tomorrow
 
 What it does, in order (each step is printed to the log):
 
@@ -129,6 +130,9 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no-poetry", action="store_true", help="leave out the poetry (no download)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--stop-at", type=int, metavar="STEP",
+                        help="stop after the checkpoint at STEP (a multiple of the configuration's eval_every); "
+                             "continue later with --resume: the result equals an uninterrupted run")
     parser.add_argument("--export", action="store_true",
                         help="only write OUT/book-model from a finished run's OUT/checkpoint.pt")
     args = parser.parse_args(argv)
@@ -143,10 +147,25 @@ def main(argv=None) -> int:
     if args.no_poetry:
         cfg["poetry"] = False
         cfg["mixture"] = (cfg["mixture"][0], cfg["mixture"][1], 0.0)
+    if args.stop_at is not None and not (0 < args.stop_at < cfg["max_steps"]
+                                         and args.stop_at % cfg["eval_every"] == 0):
+        parser.error(f"--stop-at={args.stop_at} must be a multiple of eval_every={cfg['eval_every']} "
+                     f"(checkpoints are written there) between 1 and max_steps={cfg['max_steps']} - 1")
     device = torch.device(args.device)
     ckpt_path = args.out / "checkpoint.pt"
     if args.resume and not ckpt_path.exists():
         parser.error(f"--resume: {ckpt_path} does not exist; run without --resume to start")
+    if args.resume:
+        saved = json.loads((args.out / "config.json").read_text(encoding="utf-8"))
+        asked = json.loads(json.dumps({"recipe": cfg, "seed": args.seed}))
+        changed = sorted(k for k in set(saved["recipe"]) | set(asked["recipe"])
+                         if saved["recipe"].get(k) != asked["recipe"].get(k))
+        if changed or saved["seed"] != args.seed:
+            what = ", ".join(f"{k}: {saved['recipe'].get(k)} -> {asked['recipe'].get(k)}" for k in changed)
+            if saved["seed"] != args.seed:
+                what = ", ".join(filter(None, [what, f"seed: {saved['seed']} -> {args.seed}"]))
+            parser.error(f"--resume: the run in {args.out} used another recipe ({what}); "
+                         f"resume with the same --config, --seed, --max-steps and --no-poetry as the first run")
     args.out.mkdir(parents=True, exist_ok=True)
     log = Log(args.out, args.resume)
     t_start = time.time()
@@ -285,6 +304,11 @@ def main(argv=None) -> int:
         if step % cfg["eval_every"] == 0 or step == cfg["max_steps"]:
             evaluate(final=step == cfg["max_steps"])
             save_checkpoint()
+            if step == args.stop_at:
+                log(f"stopped at step {step} (--stop-at); continue with --resume")
+                log.text.close()
+                log.json.close()
+                return 0
 
     log(f"done: {step} steps, {tokens_seen:,} tokens in {train_seconds / 60:.1f} min of training "
         f"({tokens_seen / max(train_seconds, 1e-9):,.0f} tok/s), {(time.time() - t_start) / 60:.1f} min in all")

@@ -59,6 +59,48 @@ def test_the_exported_folder_reproduces_the_logged_held_out_loss(tiny_run):
     assert value == pytest.approx(final["heldout_nats_per_char"], rel=1e-6)
 
 
+def _events(folder: Path, kind: str) -> list[dict]:
+    lines = (folder / "log.jsonl").read_text(encoding="utf-8").splitlines()
+    return [e for e in map(json.loads, lines) if e["event"] == kind]
+
+
+def test_a_run_stopped_and_resumed_equals_the_uninterrupted_run(tiny_run, tmp_path):
+    out = tmp_path / "split"
+    threads = torch.get_num_threads()
+    try:
+        assert load_script().main(["--config", "tiny", "--out", str(out), "--stop-at", "6"]) == 0
+        assert not (out / "book-model").exists()                       # stopped: nothing exported yet
+        assert [e["step"] for e in _events(out, "eval")] == [0, 6]
+        assert load_script().main(["--config", "tiny", "--out", str(out), "--resume"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    for kind, key in (("train", "loss"), ("eval", "heldout_nats_per_char")):
+        assert [(e["step"], e[key]) for e in _events(out, kind)] == [(e["step"], e[key]) for e in _events(tiny_run, kind)]
+    assert "resumed at step 6" in (out / "train_log.txt").read_text(encoding="utf-8")
+    assert (out / "book-model" / "model.safetensors").read_bytes() == (tiny_run / "book-model" / "model.safetensors").read_bytes()
+
+
+def test_resume_refuses_another_recipe_and_changes_nothing(tiny_run, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(tiny_run, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    for extra, named in ((["--max-steps", "24"], "max_steps: 12 -> 24"), (["--seed", "7"], "seed: 1998 -> 7")):
+        with pytest.raises(SystemExit):
+            load_script().main(["--config", "tiny", "--out", str(out), "--resume", *extra])
+        assert named in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize("stop_at", [0, 5, 12, 13])
+def test_stop_at_must_be_a_checkpoint_before_the_end(tmp_path, capsys, stop_at):
+    with pytest.raises(SystemExit):
+        load_script().main(["--config", "tiny", "--out", str(tmp_path / "s"), "--stop-at", str(stop_at)])
+    assert f"--stop-at={stop_at} must be a multiple of eval_every=6" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
 def test_bad_command_lines_fail_before_any_work(tmp_path, capsys):
     script = load_script()
     with pytest.raises(SystemExit):
