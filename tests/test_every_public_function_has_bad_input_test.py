@@ -343,6 +343,21 @@ BAD_INPUT_TESTS = {
         "Corpus": "llm/test_llm_bad_input.py::test_corpus_text_refuses_an_unknown_part_and_source",
         "build_corpus": "llm/test_corpus.py::test_bad_arguments_are_named",
     },
+    "helpers.llm.chat": {
+        "check_messages": "llm/test_chat.py::test_bad_messages_are_refused_with_the_reason",
+        "format_chat": "llm/test_chat.py::test_bad_messages_are_refused_with_the_reason",
+        "encode_chat": "llm/test_chat.py::test_bad_messages_are_refused_with_the_reason",
+        "prompt_ids": "llm/test_chat.py::test_prompt_ids_refuses_what_is_not_a_text",
+        "decode_reply": "llm/test_chat.py::test_a_tokenizer_without_chat_markers_is_refused",
+    },
+    "helpers.llm.sft": {
+        "sft_example": "llm/test_sft.py::test_bad_input_is_refused_before_training",
+        "sft_examples": "llm/test_sft.py::test_bad_input_is_refused_before_training",
+        "collate": "llm/test_sft.py::test_bad_input_is_refused_before_training",
+        "reply_tokens": "llm/test_sft.py::test_bad_input_is_refused_before_training",
+        "train_sft": "llm/test_sft.py::test_bad_input_is_refused_before_training",
+        "generate_replies": "llm/test_sft.py::test_bad_input_is_refused_before_training",
+    },
     "helpers.llm.classify": {
         "pad_batch": "llm/test_classify.py::test_bad_inputs_are_refused",
         "SequenceClassifier": "llm/test_classify.py::test_bad_inputs_are_refused",

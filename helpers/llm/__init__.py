@@ -1,16 +1,25 @@
 """helpers.llm: the chat-model lifecycle, one module per stage, in reading order.
 
-- ``helpers.llm.bpe``     byte-level BPE tokenizer written from scratch (``ByteBPE``), export to the
-                          ``tokenizers`` library, and the Qwen production vocabulary read offline
-- ``helpers.llm.classify`` a classification head on a pretrained decoder (``SequenceClassifier``: pooled
-                          hidden states -> linear), padding with a mask, training and prediction
+- ``helpers.llm.bpe``        byte-level BPE tokenizer written from scratch (``ByteBPE``), export to the
+                             ``tokenizers`` library, and the Qwen production vocabulary read offline
+- ``helpers.llm.corpus``     the pretraining corpus: cleaning, deduplication, held-out split by document
+- ``helpers.llm.ngram``      an interpolated Kneser-Ney character n-gram (the baseline to beat)
+- ``helpers.llm.pretrain``   token streams, random training windows, held-out nats per character
+- ``helpers.llm.book_model`` the shipped book model: save, verify checksums, load (Hugging Face layout)
+- ``helpers.llm.classify``   a classification head on a pretrained decoder (``SequenceClassifier``)
+- ``helpers.llm.chat``       the ChatML chat template: ids and the mask of the assistant's tokens
+- ``helpers.llm.sft``        supervised fine-tuning on the replies only, and greedy replies to prompts
 
-Later stages (the book model, SFT, preference tuning, evaluation, retrieval, serving)
-add their modules here in the order a reader meets them.
+Later stages (preference tuning, evaluation, retrieval, serving) add their modules here in the
+order a reader meets them.
 """
 
 from .bpe import SPECIAL_TOKENS, SPLIT_PATTERN, ByteBPE, PretrainedTokenizer, load_qwen_tokenizer
+from .chat import CHAT_TEMPLATE, decode_reply, encode_chat, format_chat, prompt_ids
 from .classify import SequenceClassifier, pad_batch, pooled_features, predict, train_classifier
+from .sft import collate, generate_replies, sft_example, sft_examples, train_sft
 
 __all__ = ["ByteBPE", "PretrainedTokenizer", "SPECIAL_TOKENS", "SPLIT_PATTERN", "load_qwen_tokenizer",
-           "SequenceClassifier", "pad_batch", "pooled_features", "predict", "train_classifier"]
+           "SequenceClassifier", "pad_batch", "pooled_features", "predict", "train_classifier",
+           "CHAT_TEMPLATE", "decode_reply", "encode_chat", "format_chat", "prompt_ids",
+           "collate", "generate_replies", "sft_example", "sft_examples", "train_sft"]
