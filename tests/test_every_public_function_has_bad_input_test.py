@@ -358,6 +358,26 @@ BAD_INPUT_TESTS = {
         "train_sft": "llm/test_sft.py::test_bad_input_is_refused_before_training",
         "generate_replies": "llm/test_sft.py::test_bad_input_is_refused_before_training",
     },
+    "helpers.llm.dpo": {
+        "token_logprobs": "llm/test_dpo.py::test_bad_input_is_refused",
+        "sequence_logprobs": "llm/test_dpo.py::test_bad_input_is_refused",
+        "dpo_loss": "llm/test_dpo.py::test_bad_input_is_refused",
+        "preference_batch": "llm/test_dpo.py::test_bad_input_is_refused",
+        "train_dpo": "llm/test_dpo.py::test_bad_input_is_refused",
+    },
+    "helpers.llm.grpo": {
+        "group_advantages": "llm/test_grpo.py::test_bad_input_is_refused",
+        "grpo_loss": "llm/test_grpo.py::test_bad_input_is_refused",
+        "sample_group": "llm/test_grpo.py::test_bad_input_is_refused",
+        "grpo_step": "llm/test_grpo.py::test_bad_input_is_refused",
+    },
+    "helpers.llm.evaluate": {
+        "exact_match": "llm/test_evaluate.py::test_bad_input_is_refused",
+        "standard_error": "llm/test_evaluate.py::test_bad_input_is_refused",
+        "bootstrap_ci": "llm/test_evaluate.py::test_bad_input_is_refused",
+        "choice_logprobs": "llm/test_evaluate.py::test_bad_input_is_refused",
+        "ngram_overlap": "llm/test_evaluate.py::test_bad_input_is_refused",
+    },
     "helpers.llm.classify": {
         "pad_batch": "llm/test_classify.py::test_bad_inputs_are_refused",
         "SequenceClassifier": "llm/test_classify.py::test_bad_inputs_are_refused",

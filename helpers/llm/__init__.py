@@ -9,17 +9,25 @@
 - ``helpers.llm.classify``   a classification head on a pretrained decoder (``SequenceClassifier``)
 - ``helpers.llm.chat``       the ChatML chat template: ids and the mask of the assistant's tokens
 - ``helpers.llm.sft``        supervised fine-tuning on the replies only, and greedy replies to prompts
+- ``helpers.llm.dpo``        direct preference optimisation: sequence log-probabilities, the DPO loss
+- ``helpers.llm.grpo``       GRPO: group-relative advantages, clipped surrogate with a KL penalty, one step
+- ``helpers.llm.evaluate``   exact match, multiple choice by log-likelihood, error bars, contamination
 
-Later stages (preference tuning, evaluation, retrieval, serving) add their modules here in the
+Later stages (retrieval, tools, serving) add their modules here in the
 order a reader meets them.
 """
 
 from .bpe import SPECIAL_TOKENS, SPLIT_PATTERN, ByteBPE, PretrainedTokenizer, load_qwen_tokenizer
 from .chat import CHAT_TEMPLATE, decode_reply, encode_chat, format_chat, prompt_ids
 from .classify import SequenceClassifier, pad_batch, pooled_features, predict, train_classifier
+from .dpo import dpo_loss, sequence_logprobs, train_dpo
+from .evaluate import bootstrap_ci, choice_logprobs, exact_match, ngram_overlap, standard_error
+from .grpo import group_advantages, grpo_loss, grpo_step
 from .sft import collate, generate_replies, sft_example, sft_examples, train_sft
 
 __all__ = ["ByteBPE", "PretrainedTokenizer", "SPECIAL_TOKENS", "SPLIT_PATTERN", "load_qwen_tokenizer",
            "SequenceClassifier", "pad_batch", "pooled_features", "predict", "train_classifier",
            "CHAT_TEMPLATE", "decode_reply", "encode_chat", "format_chat", "prompt_ids",
-           "collate", "generate_replies", "sft_example", "sft_examples", "train_sft"]
+           "collate", "generate_replies", "sft_example", "sft_examples", "train_sft",
+           "dpo_loss", "sequence_logprobs", "train_dpo", "group_advantages", "grpo_loss", "grpo_step",
+           "bootstrap_ci", "choice_logprobs", "exact_match", "ngram_overlap", "standard_error"]
