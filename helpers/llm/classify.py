@@ -57,12 +57,12 @@ def pool(h: torch.Tensor, mask: torch.Tensor, pooling: str = "mean") -> torch.Te
 
 
 def _check_ids_mask(ids, mask) -> torch.Tensor:
-    check_type("ids", ids, torch.Tensor, "a torch.Tensor of token ids")
+    check_type("ids", ids, torch.Tensor, "torch.Tensor of token ids")
     if ids.ndim != 2 or ids.dtype != torch.long:
         raise ValueError(f"ids must be a (B, T) int64 tensor, got {ids.dtype} of shape {tuple(ids.shape)}")
     if mask is None:
         return torch.ones_like(ids, dtype=torch.bool)
-    check_type("mask", mask, torch.Tensor, "a torch.Tensor")
+    check_type("mask", mask, torch.Tensor, "torch.Tensor")
     if mask.shape != ids.shape or mask.dtype != torch.bool:
         raise ValueError(f"mask must be a bool tensor of the shape of ids {tuple(ids.shape)}, "
                          f"got {mask.dtype} of shape {tuple(mask.shape)}")
@@ -152,7 +152,7 @@ def train_classifier(clf: SequenceClassifier, ids: torch.Tensor, mask: torch.Ten
     generator seeded by ``seed``.
     """
     mask = _check_ids_mask(ids, mask)
-    check_type("labels", labels, torch.Tensor, "a torch.Tensor of class ids")
+    check_type("labels", labels, torch.Tensor, "torch.Tensor of class ids")
     if labels.shape != (len(ids),) or labels.dtype != torch.long:
         raise ValueError(f"labels must be an int64 tensor of shape ({len(ids)},), "
                          f"got {labels.dtype} of shape {tuple(labels.shape)}")

@@ -31,8 +31,8 @@ from .sft import IGNORE, collate, sft_example
 
 def token_logprobs(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``x, y: (B, T)`` (``y = -1`` off the reply) → ``(B, T)`` log-probability of each target ``y_t`` (0 where ignored)."""
-    check_type("x", x, torch.Tensor, "a (B, T) tensor of ids")
-    check_type("y", y, torch.Tensor, "a (B, T) tensor of target ids (-1 = ignored)")
+    check_type("x", x, torch.Tensor, "(B, T) tensor of ids")
+    check_type("y", y, torch.Tensor, "(B, T) tensor of target ids (-1 = ignored)")
     if x.shape != y.shape or x.ndim != 2:
         raise ValueError(f"x and y must both be (B, T), got {tuple(x.shape)} and {tuple(y.shape)}")
     logp = F.log_softmax(model(x)[0].float(), dim=-1)                         # (B, T, V)
@@ -55,7 +55,7 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     tensors = {"policy_chosen": policy_chosen, "policy_rejected": policy_rejected,
                "ref_chosen": ref_chosen, "ref_rejected": ref_rejected}
     for name, t in tensors.items():
-        check_type(name, t, torch.Tensor, "a (B,) tensor of sequence log-probabilities")
+        check_type(name, t, torch.Tensor, "(B,) tensor of sequence log-probabilities")
         if t.ndim != 1 or t.shape != policy_chosen.shape:
             raise ValueError(f"{name} must be a (B,) tensor like policy_chosen {tuple(policy_chosen.shape)}, "
                              f"got {tuple(t.shape)}")
@@ -101,7 +101,7 @@ def train_dpo(policy, reference, tok, pairs, steps: int, batch_size: int, lr: fl
     check_float("beta", beta, min=0.0, min_inclusive=False)
     check_int("log_every", log_every, min=0)
     if generator is not None:
-        check_type("generator", generator, torch.Generator, "a torch.Generator")
+        check_type("generator", generator, torch.Generator, "torch.Generator")
     if reference is policy:
         raise ValueError("reference is the policy itself; pass a frozen copy (copy.deepcopy(policy)) or None")
     batches = preference_batch(tok, pairs, max_len, pad_id)                 # checks every pair first

@@ -36,7 +36,7 @@ def group_advantages(rewards: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
 
     Uses the population standard deviation of each group; a group with equal rewards gets zeros.
     """
-    check_type("rewards", rewards, torch.Tensor, "an (N, G) tensor of rewards")
+    check_type("rewards", rewards, torch.Tensor, "(N, G) tensor of rewards")
     if rewards.ndim != 2 or rewards.shape[1] < 2:
         raise ValueError(f"rewards must be (N prompts, G >= 2 replies), got shape {tuple(rewards.shape)}")
     check_float("eps", eps, min=0.0, min_inclusive=False)
@@ -54,10 +54,10 @@ def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torch.Tensor
     check_float("clip_eps", clip_eps, min=0.0, min_inclusive=False, max=1.0, max_inclusive=False)
     check_float("beta", beta, min=0.0)
     for name, t in {"old_logp": old_logp, "ref_logp": ref_logp, "mask": mask}.items():
-        check_type(name, t, torch.Tensor, "a (B, T) tensor")
+        check_type(name, t, torch.Tensor, "(B, T) tensor")
         if t.shape != logp.shape:
             raise ValueError(f"{name} must have the shape of logp {tuple(logp.shape)}, got {tuple(t.shape)}")
-    check_type("advantages", advantages, torch.Tensor, "a (B,) tensor")
+    check_type("advantages", advantages, torch.Tensor, "(B,) tensor")
     if advantages.shape != logp.shape[:1]:
         raise ValueError(f"advantages must be ({logp.shape[0]},), one per reply, got {tuple(advantages.shape)}")
     m = mask.float()

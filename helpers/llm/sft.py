@@ -98,7 +98,7 @@ def train_sft(model, examples, steps: int, batch_size: int, lr: float, pad_id: i
     check_int("warmup", warmup, min=0)
     check_int("log_every", log_every, min=0)
     if generator is not None:
-        check_type("generator", generator, torch.Generator, "a torch.Generator")
+        check_type("generator", generator, torch.Generator, "torch.Generator")
     if not examples:
         raise ValueError("examples is empty: nothing to train on")
     min_lr = lr / 10 if min_lr is None else check_float("min_lr", min_lr, min=0.0)
