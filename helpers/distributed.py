@@ -14,7 +14,9 @@ TCP port is fixed, so two launches running at the same time (e.g. under
 What each rank prints is captured to a file and, after the run, echoed by the
 parent with a ``[rank r]`` prefix (output of child processes would otherwise be
 lost in a notebook). A worker that raises makes :func:`launch` raise a
-``RuntimeError`` that names the rank and carries its traceback.
+``RuntimeError`` that names the rank and carries its traceback. Starting the
+processes costs seconds each on CPU, so several workers can share one launch
+through :func:`run_each`.
 
 Inside a worker: :func:`get_rank`, :func:`get_world_size`, :func:`is_main_process`
 and :func:`all_reduce_mean` work with or without a process group (without one
@@ -160,6 +162,29 @@ def _echo(outputs: list[str]) -> None:
 # ---------------------------------------------------------------------------
 # Workers used by the lesson and the tests (importable, hence here).
 # ---------------------------------------------------------------------------
+
+def run_each(rank: int, world_size: int, calls) -> list:
+    """Several workers in one :func:`launch`: ``calls = [(fn, args), ...]`` -> ``[fn(rank, world_size, *args), ...]``.
+
+    Starting the processes is the expensive part of a launch on CPU (each one
+    imports PyTorch, joins the group and builds DDP: seconds per process), so
+    several experiments share one launch::
+
+        per_rank = launch(run_each, 2, args=([(ddp_train_steps, (...)), (ddp_fit, (...))],))
+        # per_rank[r][i]: what calls[i] returned on rank r
+
+    The calls run in order, in the same process group; every ``fn`` must be
+    importable, like the ``fn`` of :func:`launch`.
+    """
+    _check_rank(rank, world_size)
+    check_type("calls", calls, (list, tuple), "list of (fn, args) pairs")
+    for i, call in enumerate(calls):
+        if not (isinstance(call, (list, tuple)) and len(call) == 2 and callable(call[0])
+                and isinstance(call[1], (list, tuple))):
+            raise ValueError(f"calls[{i}]={call!r} is not a (fn, args) pair: "
+                             "pass e.g. (ddp_train_steps, (model, X, y, 5))")
+    return [fn(rank, world_size, *args) for fn, args in calls]
+
 
 def _check_steps(rank, world_size, X, y, steps) -> None:
     _check_rank(rank, world_size)

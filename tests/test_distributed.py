@@ -84,6 +84,22 @@ def test_sampler_pitfalls_in_two_processes():
     # no DistributedSampler: both ranks see everything, in the same order
     assert good["no_sampler"] == bad["no_sampler"] and len(good["no_sampler"][0]) == 8
     assert good["no_set_epoch"][0] == good["no_set_epoch"][1]  # no set_epoch: the same order every epoch
+    # The sampler needs only (rank, world_size): computed here for each rank, the same orders (as the lesson does).
+    assert [D.sampler_pitfalls(r, 2, 8, 2) for r in range(2)] == [good, bad]
+
+
+def test_run_each_runs_several_workers_in_one_launch(tmp_path):
+    calls = [(D.seen_indices, (6, 1)), (D.sampler_pitfalls, (4, 2))]
+    D.run_rank(0, D.run_each, 1, str(tmp_path), (calls,))
+    got = torch.load(tmp_path / "result_0.pt")
+    assert got == [D.seen_indices(0, 1, 6, 1), D.sampler_pitfalls(0, 1, 4, 2)]
+    assert D.run_each(0, 1, []) == []
+    with pytest.raises(TypeError, match="calls"):
+        D.run_each(0, 1, D.seen_indices)
+    with pytest.raises(ValueError, match=r"calls\[1\].*\(fn, args\) pair"):
+        D.run_each(0, 1, [(D.seen_indices, (6, 1)), (D.seen_indices, 6)])
+    with pytest.raises(ValueError, match="rank=1 must be < world_size=1"):
+        D.run_each(1, 1, calls)
 
 
 def test_worker_errors_surface_in_the_parent():

@@ -102,6 +102,7 @@ BAD_INPUT_TESTS = {
         "ddp_fit": "test_distributed_bad_input.py::test_ddp_fit_refuses_before_touching_distributed",
         "seen_indices": "test_distributed_bad_input.py::test_seen_indices_and_sampler_pitfalls_refuse_bad_sizes",
         "sampler_pitfalls": "test_distributed_bad_input.py::test_seen_indices_and_sampler_pitfalls_refuse_bad_sizes",
+        "run_each": "test_distributed.py::test_run_each_runs_several_workers_in_one_launch",
     },
     "helpers.efficiency": {
         "time_per_call": "test_efficiency.py::test_time_per_call_counts_calls_and_rejects_bad_arguments",
