@@ -142,3 +142,20 @@ def test_standardizer_scales_features_with_a_small_spread():
     Z = Standardizer().fit(X).transform(X)
     assert torch.allclose(Z[:, 0], torch.tensor([-1.2247, 0.0, 1.2247]), atol=1e-4)
     assert torch.equal(Z[:, 1], torch.zeros(3))                       # a constant feature is centred, not divided
+
+
+@pytest.mark.parametrize("shuffle, drop_last", [(False, False), (True, False), (True, True)])
+def test_loader_batches_equal_a_plain_tensor_dataset_loader(shuffle, drop_last):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    X = np.random.default_rng(0).normal(size=(50, 3, 2))
+    y = np.arange(50) % 4
+    ours = make_loader(X, y, 8, shuffle=shuffle, seed=5, drop_last=drop_last)
+    plain = DataLoader(TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y)), batch_size=8,
+                       shuffle=shuffle, generator=torch.Generator().manual_seed(5) if shuffle else None,
+                       drop_last=drop_last)
+    for _ in range(2):                                    # two epochs: the generator advances the same way
+        got, ref = list(ours), list(plain)
+        assert len(got) == len(ref) == len(ours)
+        for (xb, yb), (xr, yr) in zip(got, ref):
+            assert torch.equal(xb, xr) and torch.equal(yb, yr) and yb.dtype == torch.long
