@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import check_float, check_int, check_type
-from ..lm import configure_optimizer, cosine_lr
-from .sft import IGNORE, collate, sft_example
+from ..lm import configure_optimizer
+from .sft import IGNORE, _next_indices, _set_lr, collate, sft_example
 
 
 def token_logprobs(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -122,12 +122,9 @@ def train_dpo(policy, reference, tok, pairs, steps: int, batch_size: int, lr: fl
     policy.train()
     try:
         for step in range(steps):
-            if len(order) < batch_size:
-                order += torch.randperm(len(pairs), generator=generator).tolist()
-            idx, order = torch.tensor(order[:batch_size]), order[batch_size:]
-            rate = cosine_lr(step, lr=lr, warmup=min(warmup, steps - 1), max_iters=steps, min_lr=lr / 10)
-            for g in opt.param_groups:
-                g["lr"] = rate * g.get("lr_scale", 1.0)
+            chosen, order = _next_indices(order, len(pairs), batch_size, generator)
+            idx = torch.tensor(chosen)
+            _set_lr(opt, step, steps, lr, warmup, lr / 10)
             pi_w = sequence_logprobs(policy, x_w[idx], y_w[idx])
             pi_l = sequence_logprobs(policy, x_l[idx], y_l[idx])
             loss, r_w, r_l = dpo_loss(pi_w, pi_l, ref_w[idx], ref_l[idx], beta)

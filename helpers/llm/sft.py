@@ -82,6 +82,20 @@ def reply_tokens(examples) -> int:
     return sum(sum(t != IGNORE for t in y) for _, y in examples)
 
 
+def _next_indices(order: list[int], n: int, batch_size: int, generator) -> tuple[list[int], list[int]]:
+    """The next ``batch_size`` indices of an epoch-shuffled order of ``range(n)`` and what is left of it."""
+    while len(order) < batch_size:
+        order = order + torch.randperm(n, generator=generator).tolist()
+    return order[:batch_size], order[batch_size:]
+
+
+def _set_lr(opt, step: int, steps: int, lr: float, warmup: int, min_lr: float) -> None:
+    """Warm-up then cosine decay (``helpers.lm.cosine_lr``), respecting each group's ``lr_scale``."""
+    rate = cosine_lr(step, lr=lr, warmup=min(warmup, steps - 1), max_iters=steps, min_lr=min_lr)
+    for g in opt.param_groups:
+        g["lr"] = rate * g.get("lr_scale", 1.0)
+
+
 def train_sft(model, examples, steps: int, batch_size: int, lr: float, pad_id: int = 0,
               warmup: int = 10, min_lr: float | None = None, weight_decay: float = 0.0,
               generator: torch.Generator | None = None, log_every: int = 0) -> list[float]:
@@ -111,13 +125,9 @@ def train_sft(model, examples, steps: int, batch_size: int, lr: float, pad_id: i
     model.train()
     try:
         for step in range(steps):
-            if len(order) < batch_size:
-                order += torch.randperm(len(examples), generator=generator).tolist()
-            idx, order = order[:batch_size], order[batch_size:]
+            idx, order = _next_indices(order, len(examples), batch_size, generator)
             x, y = collate([examples[i] for i in idx], pad_id)
-            rate = cosine_lr(step, lr=lr, warmup=min(warmup, steps - 1), max_iters=steps, min_lr=min_lr)
-            for g in opt.param_groups:
-                g["lr"] = rate * g.get("lr_scale", 1.0)
+            _set_lr(opt, step, steps, lr, warmup, min_lr)
             _, loss = model(x, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
