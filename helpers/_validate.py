@@ -51,6 +51,13 @@ def check_float(name: str, value, *, min: float | None = None, max: float | None
     return value
 
 
+def _describe_sequence(value) -> str:
+    """How an error message names a value that should have been a non-empty sequence: ``an empty list``, ``a str``."""
+    if hasattr(value, "__len__") and not isinstance(value, (str, bytes)) and len(value) == 0:
+        return f"an empty {type(value).__name__}"
+    return f"a {type(value).__name__}"
+
+
 def check_type(name: str, value, types, what: str | None = None):
     """``isinstance(value, types)`` or a ``TypeError`` naming what to pass."""
     if not isinstance(value, types):

@@ -127,3 +127,11 @@ def test_as_real_array_names_the_argument():
         as_real_array("z", "abc")
     with pytest.raises(TypeError, match=r"z=\[1, None\] has elements of type object"):
         as_real_array("z", [1, None])
+
+
+def test_describe_sequence_names_an_empty_container_as_empty():
+    from helpers._validate import _describe_sequence as describe_sequence
+
+    assert describe_sequence([]) == "an empty list" and describe_sequence(()) == "an empty tuple"
+    assert describe_sequence("abc") == "a str" and describe_sequence("") == "a str"
+    assert describe_sequence(3) == "a int" and describe_sequence([1]) == "a list"

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validate import check_choice, check_float, check_int, check_type
+from .._validate import check_choice, check_float, check_int, check_type, _describe_sequence as _what
 
 POOLINGS = ("mean", "last")
 
@@ -32,7 +32,7 @@ def pad_batch(seqs, max_len: int, pad_id: int = 0) -> tuple[torch.Tensor, torch.
     check_int("max_len", max_len, min=1)
     check_int("pad_id", pad_id, min=0)
     if isinstance(seqs, (str, torch.Tensor)) or not hasattr(seqs, "__len__") or len(seqs) == 0:
-        raise ValueError(f"seqs must be a non-empty list of token-id lists, got {type(seqs).__name__}")
+        raise ValueError(f"seqs must be a non-empty list of token-id lists, got {_what(seqs)}")
     seqs = [list(s)[:max_len] for s in seqs]
     for i, s in enumerate(seqs):
         if not s:

@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .._validate import check_float, check_int, check_type
+from .._validate import check_float, check_int, check_type, _describe_sequence as _what
 from ..lm import configure_optimizer
 from .sft import IGNORE, _next_indices, _set_lr, collate, sft_example
 
@@ -68,7 +68,7 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
 def preference_batch(tok, pairs, max_len: int, pad_id: int = 0):
     """``[(messages, chosen, rejected)]`` → ``(x_w, y_w, x_l, y_l)`` padded tensors (targets on the replies only)."""
     if isinstance(pairs, (str, dict)) or not hasattr(pairs, "__len__") or len(pairs) == 0:
-        raise ValueError(f"pairs must be a non-empty list of (messages, chosen, rejected), got {type(pairs).__name__}")
+        raise ValueError(f"pairs must be a non-empty list of (messages, chosen, rejected), got {_what(pairs)}")
     won, lost = [], []
     for i, pair in enumerate(pairs):
         if not (isinstance(pair, (tuple, list)) and len(pair) == 3):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_float, check_int, check_type
+from .._validate import check_float, check_int, check_type, _describe_sequence as _what
 from .chat import IM_END, _special_id, decode_reply, prompt_ids
 from .dpo import token_logprobs
 from .sft import IGNORE
@@ -112,7 +112,7 @@ def grpo_step(policy, reference, tok, prompts, reward_fn, optimizer, group_size:
     all equal), the last ``loss`` and the mean ``kl`` to ``reference``.
     """
     if isinstance(prompts, str) or not hasattr(prompts, "__len__") or len(prompts) == 0:
-        raise ValueError(f"prompts must be a non-empty list of strings, got {type(prompts).__name__}")
+        raise ValueError(f"prompts must be a non-empty list of strings, got {_what(prompts)}")
     if not callable(reward_fn):
         raise TypeError(f"reward_fn must be callable as reward_fn(prompt, reply) -> float, got {reward_fn!r:.60}")
     check_int("updates", updates, min=1)

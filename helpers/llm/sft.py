@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from .._validate import check_float, check_int, check_type
+from .._validate import check_float, check_int, check_type, _describe_sequence as _what
 from ..lm import configure_optimizer, cosine_lr
 from .chat import IM_END, _special_id, decode_reply, encode_chat, prompt_ids
 
@@ -48,7 +48,7 @@ def sft_example(tok, messages, max_len: int, train_on_prompt: bool = False) -> t
 def sft_examples(tok, conversations, max_len: int, train_on_prompt: bool = False) -> list[tuple[list[int], list[int]]]:
     """:func:`sft_example` for each conversation (all are checked before any is returned)."""
     if isinstance(conversations, (str, dict)) or not hasattr(conversations, "__len__") or len(conversations) == 0:
-        raise ValueError(f"conversations must be a non-empty list of message lists, got {type(conversations).__name__}")
+        raise ValueError(f"conversations must be a non-empty list of message lists, got {_what(conversations)}")
     out = []
     for i, messages in enumerate(conversations):
         try:
@@ -153,7 +153,7 @@ def generate_replies(model, tok, prompts, max_new_tokens: int = 32, system: str 
     reply equals the one generated alone, up to floating-point summation order).
     """
     if isinstance(prompts, str) or not hasattr(prompts, "__len__") or len(prompts) == 0:
-        raise ValueError(f"prompts must be a non-empty list of strings, got {type(prompts).__name__}")
+        raise ValueError(f"prompts must be a non-empty list of strings, got {_what(prompts)}")
     check_int("max_new_tokens", max_new_tokens, min=1)
     end = _special_id(tok, IM_END)
     encoded = [prompt_ids(tok, p, system) for p in prompts]

@@ -112,7 +112,9 @@ def test_bad_input_is_refused_before_training():
     with pytest.raises(ValueError, match="no trainable parameter"):
         train_sft(model, examples, steps=1, batch_size=2, lr=1e-3)
     assert all(torch.equal(p, before[n]) for n, p in model.state_dict().items())
-    with pytest.raises(ValueError, match="non-empty list of strings"):
+    with pytest.raises(ValueError, match="non-empty list of strings, got a str"):
         generate_replies(model, TOK, "一加一")
+    with pytest.raises(ValueError, match="non-empty list of strings, got an empty list"):
+        generate_replies(model, TOK, [])
     with pytest.raises(ValueError, match="no room left"):
         generate_replies(tiny_llama(max_seq_len=8), TOK, ["天空是什么颜色"])
