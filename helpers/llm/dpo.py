@@ -90,6 +90,9 @@ def train_dpo(policy, reference, tok, pairs, steps: int, batch_size: int, lr: fl
               log_every: int = 0) -> dict[str, list[float]]:
     """Optimise ``policy`` with the DPO loss on ``pairs`` against the frozen ``reference`` (``None``: a copy of ``policy``).
 
+    Every argument and every pair is checked first; then ``reference`` is put in eval mode and
+    its parameters frozen (``requires_grad=False``): it never changes.
+
     Each step takes ``batch_size`` pairs of a shuffled order (reshuffled every epoch, with
     ``generator``); AdamW on the trainable parameters, warm-up then cosine decay to ``lr / 10``,
     clipping at 1.0. Returns per-step ``loss``, ``margin`` (mean chosen − rejected implicit reward)

@@ -82,6 +82,7 @@ def sample_group(model, tok, prompt: str, group_size: int, max_new_tokens: int, 
     ``<|im_end|>``; tokens after the first ``<|im_end|>`` are dropped), ``replies`` the decoded texts.
     """
     check_int("group_size", group_size, min=2)
+    check_int("max_new_tokens", max_new_tokens, min=1)
     check_float("temperature", temperature, min=0.0, min_inclusive=False)
     end = _special_id(tok, IM_END)
     ids = prompt_ids(tok, prompt, system)
@@ -116,6 +117,12 @@ def grpo_step(policy, reference, tok, prompts, reward_fn, optimizer, group_size:
     if not callable(reward_fn):
         raise TypeError(f"reward_fn must be callable as reward_fn(prompt, reply) -> float, got {reward_fn!r:.60}")
     check_int("updates", updates, min=1)
+    check_int("group_size", group_size, min=2)
+    check_int("max_new_tokens", max_new_tokens, min=1)
+    check_float("temperature", temperature, min=0.0, min_inclusive=False)
+    check_float("clip_eps", clip_eps, min=0.0, min_inclusive=False, max=1.0, max_inclusive=False)
+    check_float("beta", beta, min=0.0)
+    check_type("optimizer", optimizer, torch.optim.Optimizer, "torch.optim.Optimizer over the policy's parameters")
     if reference is policy:
         raise ValueError("reference is the policy itself; pass a frozen copy (copy.deepcopy(policy))")
     groups, rewards = [], []

@@ -102,3 +102,13 @@ def test_bad_input_is_refused():
         grpo_step(model, copy.deepcopy(model), TOK, ["一加一"], 1.0, opt)
     with pytest.raises(ValueError, match="non-empty list of strings"):
         grpo_step(model, copy.deepcopy(model), TOK, "一加一", lambda p, r: 0.0, opt)
+    # arguments only used after sampling are checked before anything runs: no gradient, no step
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    calls = []
+    for bad in (dict(clip_eps=0.0), dict(beta=-1.0), dict(max_new_tokens=0), dict(group_size=1)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            grpo_step(model, copy.deepcopy(model), TOK, ["一加一"], lambda p, r: calls.append(r) or 1.0, opt, **bad)
+    with pytest.raises(TypeError, match="optimizer"):
+        grpo_step(model, copy.deepcopy(model), TOK, ["一加一"], lambda p, r: 1.0, "adam")
+    assert not calls and all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(p, before[n]) for n, p in model.named_parameters())
