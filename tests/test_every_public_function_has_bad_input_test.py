@@ -327,6 +327,7 @@ BAD_INPUT_TESTS = {
         "save_book_model": "llm/test_book_model.py::test_save_refuses_bad_input_and_leaves_the_old_folder",
         "verify_book_model": "llm/test_book_model.py::test_a_changed_file_is_refused_before_loading",
         "load_book_model": "llm/test_book_model.py::test_a_changed_file_is_refused_before_loading",
+        "load_chat_model": "llm/test_book_model.py::test_the_shipped_chat_model_loads_and_matches_its_log",
         "read_training_log": "llm/test_llm_bad_input.py::test_files_of_a_folder_that_is_not_a_book_model_are_reported_missing",
         "book_recipe": "llm/test_llm_bad_input.py::test_files_of_a_folder_that_is_not_a_book_model_are_reported_missing",
     },
@@ -379,6 +380,14 @@ BAD_INPUT_TESTS = {
         "choice_logprobs": "llm/test_evaluate.py::test_bad_input_is_refused",
         "ngram_overlap": "llm/test_evaluate.py::test_bad_input_is_refused",
     },
+    "helpers.llm.tasks": {
+        "is_held_out": "llm/test_tasks.py::test_held_out_is_a_fixed_tenth_of_the_sources",
+        "check_task": "llm/test_tasks.py::test_task_items_errors",
+        "task_items": "llm/test_tasks.py::test_task_items_errors",
+        "build_tasks": "llm/test_tasks.py::test_build_tasks_errors",
+        "check_disjoint": "llm/test_tasks.py::test_check_disjoint_names_the_leaked_item",
+        "conversation": "llm/test_tasks.py::test_conversation_roles",
+    },
     "helpers.llm.classify": {
         "pad_batch": "llm/test_classify.py::test_bad_inputs_are_refused",
         "SequenceClassifier": "llm/test_classify.py::test_bad_inputs_are_refused",
@@ -418,6 +427,11 @@ EXEMPT = {
     },
     "helpers.llm.book_model": {
         "ChecksumError": "an exception class",
+    },
+    "helpers.llm.tasks": {
+        "TaskItem": "a result container that task_items fills",
+        "common_words": "takes no arguments",
+        "short_reviews": "takes no arguments",
     },
     "helpers.llm.corpus": {
         "peoples_daily_documents": "takes no arguments",

@@ -8,6 +8,7 @@
 - ``helpers.llm.book_model`` the shipped book model: save, verify checksums, load (Hugging Face layout)
 - ``helpers.llm.classify``   a classification head on a pretrained decoder (``SequenceClassifier``)
 - ``helpers.llm.chat``       the ChatML chat template: ids and the mask of the assistant's tokens
+- ``helpers.llm.tasks``      instruction tasks with answers a program checks, split by source item
 - ``helpers.llm.sft``        supervised fine-tuning on the replies only, and greedy replies to prompts
 - ``helpers.llm.dpo``        direct preference optimisation: sequence log-probabilities, the DPO loss
 - ``helpers.llm.grpo``       GRPO: group-relative advantages, clipped surrogate with a KL penalty, one step
@@ -24,10 +25,12 @@ from .dpo import dpo_loss, sequence_logprobs, train_dpo
 from .evaluate import bootstrap_ci, choice_logprobs, exact_match, ngram_overlap, standard_error
 from .grpo import group_advantages, grpo_loss, grpo_step
 from .sft import collate, generate_replies, sft_example, sft_examples, train_sft
+from .tasks import TaskItem, build_tasks, check_disjoint, conversation, task_items
 
 __all__ = ["ByteBPE", "PretrainedTokenizer", "SPECIAL_TOKENS", "SPLIT_PATTERN", "load_qwen_tokenizer",
            "SequenceClassifier", "pad_batch", "pooled_features", "predict", "train_classifier",
            "CHAT_TEMPLATE", "decode_reply", "encode_chat", "format_chat", "prompt_ids",
+           "TaskItem", "build_tasks", "check_disjoint", "conversation", "task_items",
            "collate", "generate_replies", "sft_example", "sft_examples", "train_sft",
            "dpo_loss", "sequence_logprobs", "train_dpo", "group_advantages", "grpo_loss", "grpo_step",
            "bootstrap_ci", "choice_logprobs", "exact_match", "ngram_overlap", "standard_error"]

@@ -35,6 +35,8 @@ from ..models.llama import Llama, LlamaConfig, _HF_RENAMES, load_pretrained
 from .bpe import ByteBPE
 
 BOOK_MODEL_DIR = Path(__file__).resolve().parent / "artifacts" / "book-model"
+# The instruction-tuned book model (scripts/sft_book_model.py), same layout, weights in float16.
+CHAT_MODEL_DIR = Path(__file__).resolve().parent / "artifacts" / "chat-model"
 FILES = ("config.json", "model.safetensors", "tokenizer.json", "bpe.json", "train_log.txt", "log.jsonl")
 
 
@@ -76,11 +78,14 @@ def book_key_to_hf(name: str) -> str:
     raise KeyError(f"unexpected parameter {name!r}: not part of helpers.models.Llama")
 
 
-def save_book_model(model: Llama, tok: ByteBPE, dest, recipe: dict | None = None, logs=()) -> Path:
+def save_book_model(model: Llama, tok: ByteBPE, dest, recipe: dict | None = None, logs=(),
+                    dtype: torch.dtype = torch.float32) -> Path:
     """Write ``model`` and ``tok`` to the folder ``dest`` in the layout above, ``SHA256SUMS`` last.
 
-    ``logs``: paths of ``train_log.txt`` and ``log.jsonl`` to copy. The folder is assembled in a
-    temporary sibling and renamed into place, so ``dest`` is complete or untouched.
+    ``logs``: paths of ``train_log.txt`` and ``log.jsonl`` to copy. ``dtype``: how the weights are
+    stored, ``torch.float32`` or ``torch.float16`` (half the size; :func:`load_book_model` reads
+    them back into float32). The folder is assembled in a temporary sibling and renamed into
+    place, so ``dest`` is complete or untouched.
     """
     from safetensors.torch import save_file
 
@@ -91,6 +96,8 @@ def save_book_model(model: Llama, tok: ByteBPE, dest, recipe: dict | None = None
     if tok.vocab_size != model.config.vocab_size:
         raise ValueError(f"tokenizer has {tok.vocab_size} ids but the model's vocab_size is "
                          f"{model.config.vocab_size}; save the tokenizer the model was trained with")
+    if dtype not in (torch.float32, torch.float16):
+        raise ValueError(f"dtype={dtype}: store the weights as torch.float32 or torch.float16")
     logs = [Path(p) for p in logs]
     for p in logs:
         if p.name not in FILES or not p.is_file():
@@ -103,11 +110,12 @@ def save_book_model(model: Llama, tok: ByteBPE, dest, recipe: dict | None = None
         for name, p in model.state_dict().items():
             if name == "lm_head.weight" and model.config.tie_word_embeddings:
                 continue
-            state[book_key_to_hf(name)] = p.detach().to("cpu", torch.float32).contiguous()
+            state[book_key_to_hf(name)] = p.detach().to("cpu", dtype).contiguous()
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         extra = {"bos_token_id": None, "eos_token_id": tok.special_tokens["<|endoftext|>"],
                  "book": {"recipe": recipe or {}, "config": asdict(model.config)}}
-        write_text_atomic(tmp / "config.json", json.dumps(hf_config(model.config, **extra), indent=1) + "\n")
+        config = {**hf_config(model.config, **extra), "torch_dtype": str(dtype).removeprefix("torch.")}
+        write_text_atomic(tmp / "config.json", json.dumps(config, indent=1) + "\n")
         tok.to_tokenizers().save(str(tmp / "tokenizer.json"))
         tok.save(tmp / "bpe.json")
         for p in logs:
@@ -169,6 +177,12 @@ def load_book_model(path=None, verify: bool = True, dtype: torch.dtype = torch.f
         raise ValueError(f"{path}: bpe.json has {tok.vocab_size} ids, config.json vocab_size "
                          f"{model.config.vocab_size}; the folder mixes two runs")
     return model, tok
+
+
+def load_chat_model(verify: bool = True) -> tuple[Llama, ByteBPE]:
+    """``(model, tokenizer)``: the shipped chat model (the book model after SFT), in float32, eval mode."""
+    check_type("verify", verify, bool, "bool")
+    return load_book_model(CHAT_MODEL_DIR, verify=verify)
 
 
 def read_training_log(path=None) -> list[dict]:

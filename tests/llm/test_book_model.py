@@ -6,8 +6,9 @@ import shutil
 import pytest
 import torch
 
-from helpers.llm.book_model import (BOOK_MODEL_DIR, ChecksumError, book_key_to_hf, hf_config, load_book_model,
-                                    read_training_log, save_book_model, verify_book_model)
+from helpers.llm.book_model import (BOOK_MODEL_DIR, CHAT_MODEL_DIR, ChecksumError, book_key_to_hf, hf_config,
+                                    load_book_model, load_chat_model, read_training_log, save_book_model,
+                                    verify_book_model)
 from helpers.llm.bpe import ByteBPE
 from helpers.models.llama import Llama, LlamaConfig, hf_key_to_book
 
@@ -78,6 +79,8 @@ def test_save_refuses_bad_input_and_leaves_the_old_folder(saved, tmp_path):
         save_book_model("model", tok, dest)
     with pytest.raises(ValueError, match="logs"):
         save_book_model(model, tok, dest, logs=[tmp_path / "missing.txt"])
+    with pytest.raises(ValueError, match="dtype=torch.bfloat16"):
+        save_book_model(model, tok, dest, dtype=torch.bfloat16)
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
     assert not [p for p in dest.parent.iterdir() if p.name.startswith(".")]   # no partial folder left
     qwen = LlamaConfig(vocab_size=10, n_embd=8, n_layer=1, n_head=2, max_seq_len=4, qk_norm=True)
@@ -92,3 +95,33 @@ def test_the_shipped_model_loads_offline_and_matches_its_log():
     assert (BOOK_MODEL_DIR / "model.safetensors").stat().st_size <= 30 * 2 ** 20
     events = read_training_log()
     assert events[0]["event"] == "start" and events[-1]["event"] == "done"
+
+
+def test_float16_folder_is_half_the_size_and_loads_back_into_float32(saved, tmp_path):
+    model, tok, dest = saved
+    half = save_book_model(model, tok, tmp_path / "half", dtype=torch.float16)
+    assert json.loads((half / "config.json").read_text())["torch_dtype"] == "float16"
+    assert (half / "model.safetensors").stat().st_size < 0.55 * (dest / "model.safetensors").stat().st_size
+    loaded, _ = load_book_model(half)
+    for (name, p), q in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert q.dtype == torch.float32
+        torch.testing.assert_close(q, p.half().float(), rtol=0, atol=0, msg=name)   # exactly the rounded weights
+    from transformers import AutoModelForCausalLM
+    hf = AutoModelForCausalLM.from_pretrained(half, dtype=torch.float32).eval()
+    ids = torch.tensor([tok.encode("人民日报很好看")])
+    with torch.no_grad():
+        torch.testing.assert_close(hf(ids).logits, loaded(ids)[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not (CHAT_MODEL_DIR / "SHA256SUMS").exists(), reason="chat model not shipped yet")
+def test_the_shipped_chat_model_loads_and_matches_its_log():
+    model, tok = load_chat_model()
+    base, base_tok = load_book_model()
+    assert tok.merges == base_tok.merges and model.config == base.config
+    assert (CHAT_MODEL_DIR / "model.safetensors").stat().st_size <= 15 * 2 ** 20
+    assert any((p != q).any() for p, q in zip(model.parameters(), base.parameters()))
+    events = read_training_log(CHAT_MODEL_DIR)
+    assert events[0]["event"] == "start" and events[-1]["event"] == "done"
+    assert [e for e in events if e["event"] == "shipped"]
+    with pytest.raises(TypeError, match="verify is a str; pass a bool"):
+        load_chat_model(verify="yes")
