@@ -371,6 +371,8 @@ BAD_INPUT_TESTS = {
         "group_advantages": "llm/test_grpo.py::test_bad_input_is_refused",
         "grpo_loss": "llm/test_grpo.py::test_bad_input_is_refused",
         "sample_group": "llm/test_grpo.py::test_bad_input_is_refused",
+        "sample_replies": "llm/test_grpo.py::test_bad_input_is_refused",
+        "shared_prompt_logprobs": "llm/test_grpo.py::test_bad_input_is_refused",
         "grpo_step": "llm/test_grpo.py::test_bad_input_is_refused",
     },
     "helpers.llm.evaluate": {
@@ -379,6 +381,9 @@ BAD_INPUT_TESTS = {
         "bootstrap_ci": "llm/test_evaluate.py::test_bad_input_is_refused",
         "choice_logprobs": "llm/test_evaluate.py::test_bad_input_is_refused",
         "ngram_overlap": "llm/test_evaluate.py::test_bad_input_is_refused",
+        "ngram_overlaps": "llm/test_evaluate.py::test_batched_helpers_refuse_bad_input",
+        "choice_logprobs_batch": "llm/test_evaluate.py::test_batched_helpers_refuse_bad_input",
+        "complete": "llm/test_evaluate.py::test_batched_helpers_refuse_bad_input",
     },
     "helpers.llm.tasks": {
         "is_held_out": "llm/test_tasks.py::test_held_out_is_a_fixed_tenth_of_the_sources",

@@ -1,4 +1,5 @@
-"""helpers.llm.evaluate: exact match and overlap by hand, bootstrap against SciPy, choices by hand; bad input."""
+"""helpers.llm.evaluate: exact match and overlap by hand, bootstrap against SciPy, choices by hand, the batched
+and plain-text helpers against their one-at-a-time references; bad input."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from helpers.llm.evaluate import bootstrap_ci, choice_logprobs, exact_match, ngram_overlap, standard_error
+from helpers.llm.evaluate import (bootstrap_ci, choice_logprobs, choice_logprobs_batch, complete, exact_match,
+                                  ngram_overlap, ngram_overlaps, standard_error)
 
 from .test_sft import TOK, tiny_llama
 
@@ -84,3 +86,65 @@ def test_bad_input_is_refused():
         ngram_overlap("abc", ["abc"], n=5)
     with pytest.raises(TypeError, match="train_texts must be a list"):
         ngram_overlap("abcdef", "abc", n=2)
+
+
+def test_batched_choices_equal_one_question_at_a_time():
+    model = tiny_llama(seed=3)
+    prompts = ["天空是什么颜色", "草是什么颜色", "天空是", "你好", "你是谁", "天空是什么颜色"]   # equal lengths share a batch
+    choices = [["蓝色", "绿色", "你是谁吗"], ["绿", "蓝色的天空", "黄"], ["蓝", "天", "是"],
+               ["你好", "再见了朋友", "嗯"], ["我", "你是谁", "它"], ["绿色", "蓝色", "蓝"]]
+    for normalize in (False, True):
+        ref = torch.stack([choice_logprobs(model, TOK, p, c, normalize=normalize) for p, c in zip(prompts, choices)])
+        for batch_size in (1, 2, 64):
+            got = choice_logprobs_batch(model, TOK, prompts, choices, normalize=normalize, batch_size=batch_size)
+            assert got.shape == (6, 3)
+            assert torch.allclose(got, ref, atol=1e-5, rtol=1e-5)
+    assert model.training                                         # mode restored
+
+
+def test_complete_is_greedy_generation_cut_at_the_stop_string():
+    model = tiny_llama(seed=4)
+    prompts = ["天空是什么颜色", "你好", "草是"]
+    got = complete(model, TOK, prompts, max_new_tokens=6, stop="")
+    for p, text in zip(prompts, got):
+        ids = torch.tensor([TOK.encode(p)])
+        with torch.no_grad():
+            for _ in range(6):                                    # greedy by hand, no cache
+                ids = torch.cat([ids, model(ids)[0][:, -1].argmax(-1, keepdim=True)], dim=1)
+        assert text == TOK.decode(ids[0, len(TOK.encode(p)):].tolist())
+    first = got[0][0] if got[0] else "x"
+    cut = complete(model, TOK, prompts[:1], max_new_tokens=6, stop=first)
+    assert cut == [got[0].split(first)[0]]
+
+
+def test_ngram_overlaps_equal_one_text_at_a_time():
+    train = ["人民日报社论", "今天天气很好", "abcdef"]
+    tests = ["人民日报评论", "天气很好啊", "xyzabc", "zzzz"]
+    assert ngram_overlaps(tests, train, n=2) == pytest.approx([ngram_overlap(t, train, n=2) for t in tests])
+    assert ngram_overlaps(["人民日报"], train, n=4) == [1.0]
+
+
+def test_batched_helpers_refuse_bad_input():
+    model = tiny_llama()
+    with pytest.raises(ValueError, match="one option list per prompt"):
+        choice_logprobs_batch(model, TOK, ["问", "答"], [["a", "b"]])
+    with pytest.raises(ValueError, match="same number"):
+        choice_logprobs_batch(model, TOK, ["问", "答"], [["a", "b"], ["a", "b", "c"]])
+    with pytest.raises(ValueError, match=r"choices\[1\]\[0\] is empty"):
+        choice_logprobs_batch(model, TOK, ["问", "答"], [["a", "b"], ["", "b"]])
+    with pytest.raises(ValueError, match=r"prompts\[0\] is empty"):
+        choice_logprobs_batch(model, TOK, [""], [["a", "b"]])
+    with pytest.raises(ValueError, match="max_seq_len=48"):
+        choice_logprobs_batch(model, TOK, ["问" * 60], [["a", "b"]])
+    with pytest.raises(ValueError, match="batch_size=0"):
+        choice_logprobs_batch(model, TOK, ["问"], [["a", "b"]], batch_size=0)
+    with pytest.raises(TypeError, match="prompts must be a list"):
+        complete(model, TOK, "问")
+    with pytest.raises(ValueError, match="max_new_tokens=0"):
+        complete(model, TOK, ["问"], max_new_tokens=0)
+    with pytest.raises(ValueError, match="exceeds max_seq_len=48"):
+        complete(model, TOK, ["问" * 60], max_new_tokens=4)
+    with pytest.raises(ValueError, match="fewer than n=8"):
+        ngram_overlaps(["短"], ["很长很长很长的训练文本"], n=8)
+    with pytest.raises(ValueError, match="test_texts is empty"):
+        ngram_overlaps([], ["abc"], n=2)

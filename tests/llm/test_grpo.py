@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
-from helpers.llm.chat import IM_END
+from helpers.llm.chat import IM_END, decode_reply, prompt_ids
 from helpers.llm.dpo import token_logprobs
-from helpers.llm.grpo import group_advantages, grpo_loss, grpo_step, sample_group
+from helpers.llm.grpo import (group_advantages, grpo_loss, grpo_step, sample_group, sample_replies,
+                              shared_prompt_logprobs)
 from helpers.llm.sft import IGNORE, sft_examples, train_sft
 
 from .test_sft import TOK, tiny_llama
@@ -57,6 +58,43 @@ def test_sample_group_targets_only_the_reply_up_to_its_end_marker():
         assert (token_logprobs(model, x, y)[y == IGNORE] == 0).all()
 
 
+def test_sample_replies_equals_generate_on_the_repeated_prompt():
+    model = tiny_llama(seed=1)
+    prompts = ["一加一", "天空是什么颜色", "二加二"]            # two prompt lengths: two prefills
+    got = sample_replies(model, TOK, prompts, n=3, max_new_tokens=5, generator=torch.Generator().manual_seed(0))
+    assert [len(r) for r in got] == [3, 3, 3]
+    # the same draws as generate() on each length group with every prompt repeated n times, in order
+    gen = torch.Generator().manual_seed(0)
+    by_length = {}
+    for i, p in enumerate(prompts):
+        by_length.setdefault(len(prompt_ids(TOK, p)), []).append(i)
+    end = TOK.special_tokens[IM_END]
+    for length, rows in sorted(by_length.items()):
+        idx = torch.tensor([prompt_ids(TOK, prompts[i]) for i in rows for _ in range(3)])
+        out = model.generate(idx, 5, temperature=1.0, generator=gen, stop_tokens=(end,))
+        for r, i in enumerate(rows):
+            assert got[i] == [decode_reply(TOK, out[r * 3 + j, length:].tolist()) for j in range(3)]
+
+
+def test_shared_prompt_logprobs_equal_token_logprobs_and_their_gradients():
+    model = tiny_llama(seed=2)
+    x, y, _ = sample_group(model, TOK, "天空是什么颜色", group_size=4, max_new_tokens=5,
+                           generator=torch.Generator().manual_seed(1))
+    params = [p for p in model.parameters()]
+    full = token_logprobs(model, x, y)
+    shared = shared_prompt_logprobs(model, x, y)
+    assert torch.allclose(full, shared, atol=1e-5) and (shared[y == IGNORE] == 0).all()
+    g_full = torch.autograd.grad(full.sum(), params)
+    g_shared = torch.autograd.grad(shared.sum(), params)
+    for a, b in zip(g_full, g_shared):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-3)
+    # rows that do not share their prompt: computed row by row, the same numbers
+    x2, y2, _ = sample_group(model, TOK, "一加一", group_size=4, max_new_tokens=5, generator=torch.Generator().manual_seed(2))
+    T = min(x.shape[1], x2.shape[1])
+    mixed_x, mixed_y = torch.cat([x[:2, :T], x2[:2, :T]]), torch.cat([y[:2, :T], y2[:2, :T]])
+    assert torch.allclose(shared_prompt_logprobs(model, mixed_x, mixed_y), token_logprobs(model, mixed_x, mixed_y))
+
+
 def test_grpo_learns_a_verifiable_reward():
     prompts = ["一加一", "二加二"]
     # an SFT model that answers 是 or 否 about half of the time each
@@ -95,6 +133,21 @@ def test_bad_input_is_refused():
         sample_group(model, TOK, "一加一", group_size=1, max_new_tokens=4)
     with pytest.raises(ValueError, match="no room left"):
         sample_group(tiny_llama(max_seq_len=8), TOK, "天空是什么颜色", group_size=2, max_new_tokens=4)
+    with pytest.raises(ValueError, match="n=0"):
+        sample_replies(model, TOK, ["一加一"], n=0)
+    with pytest.raises(ValueError, match="non-empty list of strings"):
+        sample_replies(model, TOK, "一加一", n=2)
+    with pytest.raises(ValueError, match="no room left"):
+        sample_replies(tiny_llama(max_seq_len=8), TOK, ["天空是什么颜色"], n=2)
+    with pytest.raises(ValueError, match="must both be"):
+        shared_prompt_logprobs(model, torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long))
+    with pytest.raises(TypeError, match="generator"):
+        sample_replies(model, TOK, ["一加一"], n=2, generator=0)
+    with pytest.raises(ValueError, match="no room left"):
+        grpo_step(tiny_llama(max_seq_len=8), tiny_llama(max_seq_len=8), TOK, ["天空是什么颜色"], lambda p, r: 0.0,
+                  torch.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match="no reply to score"):
+        shared_prompt_logprobs(model, torch.zeros(2, 3, dtype=torch.long), torch.full((2, 3), IGNORE))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="reference is the policy itself"):
         grpo_step(model, model, TOK, ["一加一"], lambda p, r: 0.0, opt)
