@@ -5,7 +5,7 @@
     low, high = bootstrap_ci(correct, confidence=0.95, seed=0)                # interval of the mean
     ngram_overlap(test_text, train_texts, n=8)                                # share of test n-grams seen
     scores = choice_logprobs_batch(model, tok, prompts, options)              # (N, K), each prompt read once
-    complete(base, tok, ["词语：银行\n字数：2\n\n词语：学校\n字数："])          # greedy plain-text continuation
+    complete(base, tok, ["词语：银行\\n字数：2\\n\\n词语：学校\\n字数："])  # greedy plain-text continuation
 
 - **Exact match**: the reply equals the reference after the same light normalisation on both sides
   (surrounding blanks removed); anything else is wrong, so it is strict and unambiguous.
