@@ -28,7 +28,6 @@ What it does, in order (each step is printed to the log):
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -46,6 +45,9 @@ from helpers.llm.evaluate import exact_match  # noqa: E402
 from helpers.llm.sft import generate_replies, reply_tokens, sft_examples, train_sft  # noqa: E402
 from helpers.llm.tasks import build_tasks, check_disjoint, conversation  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from pretrain_book_model import Log  # noqa: E402  (train_log.txt and log.jsonl, written as they happen)
+
 BOOK_TASKS = ("length", "first_char", "sentiment", "join")
 CONFIGS = {
     "tiny": dict(tasks=("length", "sentiment"), n_train=24, n_test=6, steps=4, batch_size=4, lr=1e-3,
@@ -58,23 +60,6 @@ CONFIGS = {
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 MAX_LEN = 127
 MAX_NEW_TOKENS = 16
-
-
-class Log:
-    """Prints a line and appends it to ``train_log.txt``; ``event`` appends JSON to ``log.jsonl``."""
-
-    def __init__(self, out: Path):
-        self.text = open(out / "train_log.txt", "w", encoding="utf-8")
-        self.json = open(out / "log.jsonl", "w", encoding="utf-8")
-
-    def __call__(self, line: str) -> None:
-        print(line, flush=True)
-        self.text.write(line + "\n")
-        self.text.flush()
-
-    def event(self, kind: str, **fields) -> None:
-        self.json.write(json.dumps({"event": kind, **fields}, ensure_ascii=False) + "\n")
-        self.json.flush()
 
 
 def evaluate(model, tok, test) -> dict:
@@ -108,7 +93,7 @@ def main(argv=None) -> int:
         parser.error(f"--seed {args.seed} must be >= 0")
     threads = torch.get_num_threads()
     args.out.mkdir(parents=True, exist_ok=True)
-    log = Log(args.out)
+    log = Log(args.out, resume=False)
     recipe = {**cfg, "runs": list(runs), "seed": args.seed, "config": args.config,
               "lora_targets": list(LORA_TARGETS), "max_len": MAX_LEN, "max_new_tokens": MAX_NEW_TOKENS}
     log(f"SFT of the book model: config {args.config}, seed {args.seed}, runs {','.join(runs)}, "

@@ -1,22 +1,17 @@
 """scripts/book_model_baselines.py: the char GPT's per-character score shares p(<unk>) among the characters it stands for."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import torch
 
 from helpers.models.gpt import GPT, GPTConfig
 from helpers.text import CharTokenizer
 
-ROOT = Path(__file__).resolve().parents[2]
+from ._scripts import load_script as _load
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("book_model_baselines", ROOT / "scripts" / "book_model_baselines.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load("book_model_baselines")
 
 
 def test_unknown_characters_pay_for_the_share_of_unk_they_get():

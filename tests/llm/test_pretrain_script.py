@@ -1,32 +1,25 @@
 """scripts/pretrain_book_model.py: deterministic under its seed, checked against a committed reference run."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+from ._scripts import load_script as _load, run_script
+
 REFERENCE = json.loads((Path(__file__).parent / "data" / "pretrain_tiny_reference.json").read_text(encoding="utf-8"))
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("pretrain_book_model", ROOT / "scripts" / "pretrain_book_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load("pretrain_book_model")
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny")
-    threads = torch.get_num_threads()
-    try:
-        assert load_script().main(["--config", "tiny", "--out", str(out)]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert run_script("pretrain_book_model", ["--config", "tiny", "--out", out]) == 0
     return out
 
 

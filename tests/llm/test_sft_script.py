@@ -1,32 +1,22 @@
 """scripts/sft_book_model.py: the tiny configuration end to end, deterministic, and its output folder."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-import torch
 
 from helpers.llm.book_model import load_book_model, read_training_log
 
-ROOT = Path(__file__).resolve().parents[2]
+from ._scripts import load_script as _load, run_script
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("sft_book_model", ROOT / "scripts" / "sft_book_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load("sft_book_model")
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("chat")
-    threads = torch.get_num_threads()
-    try:
-        assert load_script().main(["--config", "tiny", "--out", str(out)]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert run_script("sft_book_model", ["--config", "tiny", "--out", out]) == 0
     return out
 
 
@@ -60,11 +50,7 @@ def test_shipped_folder_is_float16_and_scores_as_logged(tiny_run):
 
 
 def test_same_seed_same_losses(tiny_run, tmp_path):
-    threads = torch.get_num_threads()
-    try:
-        assert load_script().main(["--config", "tiny", "--out", str(tmp_path), "--runs", "prompt"]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert run_script("sft_book_model", ["--config", "tiny", "--out", tmp_path, "--runs", "prompt"]) == 0
     first = [e for e in read_training_log(tiny_run) if e.get("run") == "prompt"][0]
     second = [e for e in read_training_log(tmp_path) if e.get("run") == "prompt"][0]
     assert second["loss"] == first["loss"] and second["scores"] == first["scores"]
