@@ -16,6 +16,8 @@ correct answer, computed by a well-kept package or by arithmetic, never by hand:
 - ``sentiment``    这条评论是好评还是差评？ + a review of at most 40 characters → ``好评`` / ``差评`` (the review label)
 - ``addition``     37+48等于多少？ → ``85`` (two-digit numbers)
 - ``join``         用顿号连接这几个词：银行 学校 医院 → ``银行、学校、医院`` (a format instruction, IFEval style)
+- ``count``        下面有几个词？银行 学校 医院 → ``3`` (2–6 words separated by spaces: counting words, which the
+                   tokenizer keeps apart, against ``length``, counting characters, which it merges into tokens)
 
 Words come from the frequency dictionary that ships with ``jieba`` (2–4 Chinese characters,
 frequency ≥ 300, about 14,000 words; ≥ 50 for the length task), reviews from :func:`helpers.datasets.load_review_sentiment`.
@@ -120,8 +122,8 @@ def _word_item(task: str, word: str) -> TaskItem:
 
 
 WORD_TASKS = ("length", "first_char", "pinyin", "traditional")
-TASKS = WORD_TASKS + ("sentiment", "addition", "join")
-JOIN_ITEMS = 4000          # word triples for training in the join task (a quarter as many held out)
+TASKS = WORD_TASKS + ("sentiment", "addition", "join", "count")
+SYNTHETIC_ITEMS = {"train": 12000, "test": 1000}   # word lists made for the join and count tasks
 
 
 def check_task(task) -> str:
@@ -145,22 +147,27 @@ def task_items(task: str, split: str) -> list[TaskItem]:
     if task == "sentiment":
         return [TaskItem(task, f"这条评论是好评还是差评？\n{text}", label, text)
                 for text, label in short_reviews() if is_held_out(text) == want]
-    if task == "join":
+    if task in ("join", "count"):
         words = [w for w in common_words() if is_held_out(w) == want]
-        rng = random.Random(f"join:{split}")
+        rng = random.Random(f"{task}:{split}")
         items = []
-        for _ in range(JOIN_ITEMS // 4 if want else JOIN_ITEMS):
-            triple = rng.sample(words, 3)
-            items.append(TaskItem(task, "用顿号连接这几个词：" + " ".join(triple), "、".join(triple), "、".join(triple)))
+        for _ in range(SYNTHETIC_ITEMS[split]):
+            if task == "join":
+                triple = rng.sample(words, 3)
+                items.append(TaskItem(task, "用顿号连接这几个词：" + " ".join(triple), "、".join(triple), "、".join(triple)))
+            else:
+                listed = rng.sample(words, rng.randint(2, 6))
+                items.append(TaskItem(task, "下面有几个词？" + " ".join(listed), str(len(listed)), " ".join(listed)))
         return items
     pairs = [(a, b) for a in range(10, 100) for b in range(10, 100)]
     return [TaskItem(task, f"{a}+{b}等于多少？", str(a + b), f"{a}+{b}") for a, b in pairs
             if is_held_out(f"{a}+{b}") == want]
 
 
-def build_tasks(tasks, n_train: int, n_test: int, seed: int = 0) -> tuple[list[TaskItem], dict[str, list[TaskItem]]]:
+def build_tasks(tasks, n_train, n_test: int, seed: int = 0) -> tuple[list[TaskItem], dict[str, list[TaskItem]]]:
     """A shuffled training mixture of ``n_train`` items per task, and ``{task: n_test held-out items}``.
 
+    ``n_train`` is one count for every task or a dict ``{task: count}`` naming every task.
     The items of each split are sampled without replacement with ``random.Random(seed)``; the
     held-out items are the same set for every ``n_train`` (they are drawn from the test split only).
     """
@@ -170,19 +177,24 @@ def build_tasks(tasks, n_train: int, n_test: int, seed: int = 0) -> tuple[list[T
         check_task(t)
     if len(set(tasks)) != len(tasks):
         raise ValueError(f"tasks={list(tasks)!r} names a task twice")
-    check_int("n_train", n_train, min=0)
+    if isinstance(n_train, dict):
+        if set(n_train) != set(tasks):
+            raise ValueError(f"n_train names the tasks {sorted(n_train)}; it must name exactly {sorted(tasks)}")
+        counts = {t: check_int(f"n_train[{t!r}]", n, min=0) for t, n in n_train.items()}
+    else:
+        counts = {t: check_int("n_train", n_train, min=0) for t in tasks}
     check_int("n_test", n_test, min=1)
     check_int("seed", seed, min=0)
     pools = {t: (task_items(t, "train"), task_items(t, "test")) for t in tasks}
     for t, (tr, te) in pools.items():
-        if n_train > len(tr) or n_test > len(te):
+        if counts[t] > len(tr) or n_test > len(te):
             raise ValueError(f"task {t!r} has {len(tr)} training and {len(te)} held-out items; "
-                             f"n_train={n_train}, n_test={n_test} ask for more")
+                             f"n_train={counts[t]}, n_test={n_test} ask for more")
     train: list[TaskItem] = []
     test: dict[str, list[TaskItem]] = {}
     for t, (tr, te) in pools.items():
         rng = random.Random(f"{seed}:{t}")
-        train += rng.sample(tr, n_train)
+        train += rng.sample(tr, counts[t])
         test[t] = random.Random(f"test:{t}").sample(te, n_test)
     random.Random(seed).shuffle(train)
     return train, test

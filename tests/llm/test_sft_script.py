@@ -1,6 +1,7 @@
 """scripts/sft_book_model.py: the tiny configuration end to end, deterministic, and its output folder."""
 
 import json
+import shutil
 
 import pytest
 
@@ -23,15 +24,23 @@ def tiny_run(tmp_path_factory):
 def test_log_has_every_stage_and_the_base_model_scores_zero(tiny_run):
     events = read_training_log(tiny_run)
     kinds = [e["event"] for e in events]
-    assert kinds == ["start", "tasks", "eval", "run", "shipped", "run", "run", "done"]
+    assert kinds == ["start", "tasks", "eval", "run", "shipped", "compare_tasks", "compare", "compare", "compare",
+                     "done"]
     base = events[2]
     assert base["run"] == "base" and all(s["exact"] == 0.0 for s in base["scores"].values())
-    runs = {e["run"]: e for e in events if e["event"] == "run"}
-    assert set(runs) == {"full", "prompt", "lora"}
-    assert runs["lora"]["trainable"] < runs["full"]["trainable"] / 10 + 6144 * 256   # adapters + embedding
-    assert runs["full"]["trainable"] == sum(p.numel() for p in load_book_model()[0].parameters())
+    chat = events[3]
+    assert chat["run"] == "chat" and set(chat["scores"]) == {"length", "count"}
+    assert chat["trainable"] == sum(p.numel() for p in load_book_model()[0].parameters())
+    runs = {e["run"]: e for e in events if e["event"] == "compare"}
+    assert list(runs) == ["full", "prompt", "lora"]
+    assert all(set(e["scores"]) == {"length"} for e in runs.values())          # the comparison task only
+    assert runs["full"]["trainable"] == chat["trainable"]
+    assert runs["lora"]["trainable"] < chat["trainable"] / 10 + 6144 * 256    # adapters + embedding
+    assert len(chat["loss"]) == 2 and all(v > 0 for v in chat["loss"])
     for e in runs.values():
-        assert len(e["loss"]) == 2 and all(v > 0 for v in e["loss"])
+        assert len(e["loss"]) == 3 and all(v > 0 for v in e["loss"])
+    # reply-only and prompt losses differ from the first step: they average over different tokens
+    assert runs["prompt"]["loss"][0] != runs["full"]["loss"][0]
 
 
 def test_shipped_folder_is_float16_and_scores_as_logged(tiny_run):
@@ -49,18 +58,33 @@ def test_shipped_folder_is_float16_and_scores_as_logged(tiny_run):
     assert {t: s["exact"] for t, s in again.items()} == {t: s["exact"] for t, s in shipped.items()}
 
 
-def test_same_seed_same_losses(tiny_run, tmp_path):
-    assert run_script("sft_book_model", ["--config", "tiny", "--out", tmp_path, "--runs", "prompt"]) == 0
-    first = [e for e in read_training_log(tiny_run) if e.get("run") == "prompt"][0]
-    second = [e for e in read_training_log(tmp_path) if e.get("run") == "prompt"][0]
-    assert second["loss"] == first["loss"] and second["scores"] == first["scores"]
-    assert not (tmp_path / "chat-model").exists()                  # only the full run is shipped
+def test_appended_runs_repeat_the_same_losses_and_ship_with_the_log(tiny_run, tmp_path):
+    out = tmp_path / "chat"
+    shutil.copytree(tiny_run, out)
+    assert run_script("sft_book_model", ["--config", "tiny", "--out", out, "--runs", "prompt", "--append"]) == 0
+    events = read_training_log(out)
+    assert [e["event"] for e in events][9:] == ["done", "start", "tasks", "eval", "compare_tasks", "compare", "done"]
+    first, second = [e for e in events if e.get("run") == "prompt"]
+    assert second["loss"] == first["loss"] and second["scores"] == first["scores"]      # same seed, same run
+    assert (out / "chat-model" / "log.jsonl").read_text() == (out / "log.jsonl").read_text()
+    model, _ = load_book_model(out / "chat-model")                 # checksums cover the longer log
+    config = json.loads((out / "chat-model" / "config.json").read_text())
+    assert config["book"]["recipe"]["runs"] == ["chat", "full", "prompt", "lora"]      # the chat run's recipe kept
+
+
+def test_the_book_configuration_is_the_recipe_of_the_shipped_chat_model():
+    from helpers.llm.book_model import CHAT_MODEL_DIR, book_recipe
+
+    shipped = book_recipe(CHAT_MODEL_DIR)["recipe"]
+    book = load_script().CONFIGS["book"]
+    assert shipped["config"] == "book" and {k: shipped[k] for k in book} == json.loads(json.dumps(book))
 
 
 @pytest.mark.parametrize("argv, match", [
     (["--runs", "dpo"], "--runs 'dpo'"),
     (["--runs", ""], "--runs ''"),
     (["--seed", "-1"], "--seed -1 must be >= 0"),
+    (["--append"], "there is no log.jsonl in"),
 ])
 def test_bad_arguments_exit_before_any_work(argv, match, tmp_path, capsys):
     with pytest.raises(SystemExit):

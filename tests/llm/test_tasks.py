@@ -57,6 +57,21 @@ def test_answers_match_an_independent_computation():
         words = item.prompt.removeprefix("用顿号连接这几个词：").split(" ")
         assert len(words) == 3 and item.answer == "、".join(words)
         assert not any(T.is_held_out(w) is False for w in words)    # held-out triples use held-out words only
+    counts = T.task_items("count", "test")
+    for item in counts:
+        words = item.prompt.removeprefix("下面有几个词？").split(" ")
+        assert item.answer == str(len(words)) and " ".join(words) == item.source
+        assert all(T.is_held_out(w) for w in words) and len(set(words)) == len(words)
+    answers = [i.answer for i in counts]
+    assert {a: answers.count(a) for a in "23456"} == pytest.approx({a: 200 for a in "23456"}, abs=40)
+
+
+def test_synthetic_tasks_keep_their_first_items_when_more_are_made():
+    # join's first 4,000 training triples and its 1,000 held-out ones are those of the first chat model
+    join_train, join_test = T.task_items("join", "train"), T.task_items("join", "test")
+    assert len(join_train) == T.SYNTHETIC_ITEMS["train"] and len(join_test) == T.SYNTHETIC_ITEMS["test"] == 1000
+    assert join_train[0].answer == "快乐、风格、著名" and join_train[3999].answer == "潮水、周六、庄严"
+    assert join_test[0].answer == "腐朽、出现、眼看"
 
 
 def test_sentiment_labels_are_the_dataset_labels():
@@ -83,6 +98,13 @@ def test_build_tasks_counts_mixture_and_seed():
     assert other != train and test3 == test                 # the held-out set does not depend on the seed
     more, test4 = T.build_tasks(("length", "addition", "join"), n_train=200, n_test=20, seed=3)
     assert test4 == test
+
+
+def test_build_tasks_takes_a_count_per_task():
+    train, test = T.build_tasks(("length", "count"), n_train={"length": 30, "count": 10}, n_test=5, seed=1)
+    assert sum(i.task == "length" for i in train) == 30 and sum(i.task == "count" for i in train) == 10
+    same, test2 = T.build_tasks(("length", "count"), n_train=30, n_test=5, seed=1)
+    assert {i for i in same if i.task == "length"} == {i for i in train if i.task == "length"} and test2 == test
 
 
 def test_no_held_out_word_appears_in_any_training_prompt():
@@ -121,6 +143,10 @@ def test_conversation_roles():
     (dict(tasks=("length",), n_train=1, n_test=0), ValueError, "n_test=0 must be >= 1"),
     (dict(tasks=("addition",), n_train=10, n_test=5000), ValueError, "ask for more"),
     (dict(tasks=("length",), n_train=1, n_test=1, seed=1.5), TypeError, "seed=1.5"),
+    (dict(tasks=("length", "count"), n_train={"length": 3}, n_test=1), ValueError, "must name exactly"),
+    (dict(tasks=("length",), n_train={"length": -2}, n_test=1), ValueError, r"n_train\['length'\]=-2 must be >= 0"),
+    (dict(tasks=("length",), n_train={"length": 2.0}, n_test=1), TypeError, r"n_train\['length'\]=2.0"),
+    (dict(tasks=("sentiment",), n_train={"sentiment": 10 ** 6}, n_test=1), ValueError, "n_train=1000000"),
 ])
 def test_build_tasks_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
