@@ -24,6 +24,9 @@ What it does, in order (each step is printed to the log):
    printed) and ``chat-model/``, the ``chat`` run saved with its weights in float16 (the folder that
    ships in ``helpers/llm/artifacts/chat-model``). The saved folder is loaded back and evaluated
    again (event ``shipped``), so the numbers quoted by the lessons are those of the shipped weights.
+
+``--runs`` picks some of ``chat,full,prompt,lora``; with ``--append`` their events are added to the log
+already in ``--out`` (e.g. the comparisons after a chat run), and the shipped folder keeps the chat run's recipe.
 """
 
 from __future__ import annotations
