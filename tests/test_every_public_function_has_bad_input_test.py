@@ -358,6 +358,7 @@ BAD_INPUT_TESTS = {
         "collate": "llm/test_sft.py::test_bad_input_is_refused_before_training",
         "reply_tokens": "llm/test_sft.py::test_bad_input_is_refused_before_training",
         "train_sft": "llm/test_sft.py::test_bad_input_is_refused_before_training",
+        "sft_loss": "llm/test_sft.py::test_bad_input_is_refused_before_training",
         "generate_replies": "llm/test_sft.py::test_bad_input_is_refused_before_training",
     },
     "helpers.llm.dpo": {

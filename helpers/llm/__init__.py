@@ -24,13 +24,13 @@ from .classify import SequenceClassifier, pad_batch, pooled_features, predict, t
 from .dpo import dpo_loss, sequence_logprobs, train_dpo
 from .evaluate import bootstrap_ci, choice_logprobs, exact_match, ngram_overlap, standard_error
 from .grpo import group_advantages, grpo_loss, grpo_step
-from .sft import collate, generate_replies, sft_example, sft_examples, train_sft
+from .sft import collate, generate_replies, sft_example, sft_examples, sft_loss, train_sft
 from .tasks import TaskItem, build_tasks, check_disjoint, conversation, task_items
 
 __all__ = ["ByteBPE", "PretrainedTokenizer", "SPECIAL_TOKENS", "SPLIT_PATTERN", "load_qwen_tokenizer",
            "SequenceClassifier", "pad_batch", "pooled_features", "predict", "train_classifier",
            "CHAT_TEMPLATE", "decode_reply", "encode_chat", "format_chat", "prompt_ids",
            "TaskItem", "build_tasks", "check_disjoint", "conversation", "task_items",
-           "collate", "generate_replies", "sft_example", "sft_examples", "train_sft",
+           "collate", "generate_replies", "sft_example", "sft_examples", "sft_loss", "train_sft",
            "dpo_loss", "sequence_logprobs", "train_dpo", "group_advantages", "grpo_loss", "grpo_step",
            "bootstrap_ci", "choice_logprobs", "exact_match", "ngram_overlap", "standard_error"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from .._validate import check_float, check_int, check_type, _describe_sequence as _what
 from ..lm import configure_optimizer, cosine_lr
@@ -82,6 +83,40 @@ def reply_tokens(examples) -> int:
     return sum(sum(t != IGNORE for t in y) for _, y in examples)
 
 
+AVERAGES = ("token", "example")
+
+
+def _check_average(average) -> str:
+    if average not in AVERAGES:
+        raise ValueError(f"average={average!r} must be 'token' (every reply token weighs the same) or "
+                         "'example' (every example weighs the same)")
+    return average
+
+
+def sft_loss(logits: torch.Tensor, y: torch.Tensor, average: str = "token") -> torch.Tensor:
+    """Cross-entropy of ``logits: (B, T, V)`` against ``y: (B, T)`` (``-1`` ignored), averaged two ways.
+
+    ``"token"``: the mean over every reply token of the batch (what ``Llama(x, y)`` returns).
+    ``"example"``: the mean over the examples of each example's mean over its own reply tokens
+    (examples with no reply token are left out). With replies of 1 and 9 tokens, ``"token"``
+    gives the long reply 9/10 of the weight, ``"example"`` gives each half.
+    """
+    _check_average(average)
+    if not (isinstance(logits, torch.Tensor) and isinstance(y, torch.Tensor) and logits.dim() == 3
+            and y.shape == logits.shape[:2]):
+        raise ValueError(f"logits must be (B, T, V) and y (B, T) with the same B, T; got "
+                         f"{tuple(getattr(logits, 'shape', ()))} and {tuple(getattr(y, 'shape', ()))}")
+    nll = F.cross_entropy(logits.float().transpose(1, 2), y, ignore_index=IGNORE, reduction="none")   # (B, T)
+    mask = (y != IGNORE).float()
+    if not mask.any():
+        raise ValueError("y has no reply token (every target is -1): nothing to average")
+    if average == "token":
+        return (nll * mask).sum() / mask.sum()
+    counts = mask.sum(dim=1)
+    per_example = (nll * mask).sum(dim=1) / counts.clamp(min=1)
+    return per_example[counts > 0].mean()
+
+
 def _next_indices(order: list[int], n: int, batch_size: int, generator) -> tuple[list[int], list[int]]:
     """The next ``batch_size`` indices of an epoch-shuffled order of ``range(n)`` and what is left of it."""
     while len(order) < batch_size:
@@ -98,19 +133,24 @@ def _set_lr(opt, step: int, steps: int, lr: float, warmup: int, min_lr: float) -
 
 def train_sft(model, examples, steps: int, batch_size: int, lr: float, pad_id: int = 0,
               warmup: int = 10, min_lr: float | None = None, weight_decay: float = 0.0,
-              generator: torch.Generator | None = None, log_every: int = 0) -> list[float]:
+              generator: torch.Generator | None = None, log_every: int = 0, average: str = "token") -> list[float]:
     """Fine-tune ``model`` (a ``Llama``: ``model(x, y) -> (logits, loss)``) on ``examples`` for ``steps`` steps.
 
     Each step takes the next ``batch_size`` examples of a shuffled order (reshuffled every epoch,
     with ``generator``), AdamW on the trainable parameters (``requires_grad``, so a LoRA model
     trains only its adapters), warm-up then cosine decay to ``min_lr`` (default ``lr / 10``),
     gradient clipping at 1.0. Returns the loss of every step. ``log_every > 0`` prints the mean.
+
+    ``average``: how the batch loss averages the reply tokens (see :func:`sft_loss`): ``"token"``
+    (every reply token weighs the same, so a task with long replies dominates a mixture) or
+    ``"example"`` (each example's mean first, so every example weighs the same).
     """
     check_int("steps", steps, min=1)
     check_int("batch_size", batch_size, min=1)
     check_float("lr", lr, min=0.0)
     check_int("warmup", warmup, min=0)
     check_int("log_every", log_every, min=0)
+    _check_average(average)
     if generator is not None:
         check_type("generator", generator, torch.Generator, "torch.Generator")
     if not examples:
@@ -128,7 +168,7 @@ def train_sft(model, examples, steps: int, batch_size: int, lr: float, pad_id: i
             idx, order = _next_indices(order, len(examples), batch_size, generator)
             x, y = collate([examples[i] for i in idx], pad_id)
             _set_lr(opt, step, steps, lr, warmup, min_lr)
-            _, loss = model(x, y)
+            loss = model(x, y)[1] if average == "token" else sft_loss(model(x)[0], y, average)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)

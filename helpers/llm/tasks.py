@@ -63,8 +63,9 @@ def _is_hanzi(text: str) -> bool:
     return all("\u4e00" <= c <= "\u9fff" for c in text)
 
 
-@lru_cache(maxsize=4)
-def _dictionary_words(min_freq: int) -> tuple[str, ...]:
+@lru_cache(maxsize=1)
+def _dictionary() -> tuple[tuple[int, str], ...]:
+    """``(-frequency, word)`` for jieba's words of 2–4 Chinese characters, most frequent first (read once)."""
     import jieba
 
     path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
@@ -72,9 +73,14 @@ def _dictionary_words(min_freq: int) -> tuple[str, ...]:
     with open(path, encoding="utf-8") as f:
         for line in f:
             word, freq = line.split()[:2]
-            if 2 <= len(word) <= 4 and _is_hanzi(word) and int(freq) >= min_freq:
+            if 2 <= len(word) <= 4 and _is_hanzi(word):
                 found.append((-int(freq), word))
-    return tuple(w for _, w in sorted(found))
+    return tuple(sorted(found))
+
+
+@lru_cache(maxsize=4)
+def _dictionary_words(min_freq: int) -> tuple[str, ...]:
+    return tuple(w for f, w in _dictionary() if -f >= min_freq)
 
 
 def common_words() -> tuple[str, ...]:

@@ -432,10 +432,9 @@ class Llama(nn.Module):
         cache = KVCache(self.config.n_layer) if use_cache else None
         try:
             for _ in range(max_new_tokens):
-                if cache is not None:
-                    logits = self.forward_cached(idx[:, cache.length:], cache)[:, -1, :]
-                else:
-                    logits = self(idx)[0][:, -1, :]
+                # Only the last position's logits are needed: the output layer (V x d) is skipped elsewhere.
+                h = self.features(idx[:, cache.length:], cache) if cache is not None else self.features(idx)
+                logits = self.lm_head(h[:, -1, :])
                 nxt = _sample(logits.float(), temperature, top_k, generator, top_p)
                 idx = torch.cat([idx, nxt], dim=1)
                 done |= torch.isin(nxt[:, 0], stop)

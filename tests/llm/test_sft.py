@@ -1,12 +1,15 @@
 """helpers.llm.sft: the loss sees exactly the reply tokens; padding changes nothing; training memorises; bad input."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from helpers.llm.bpe import ByteBPE
 from helpers.llm.chat import IM_END, encode_chat
-from helpers.llm.sft import IGNORE, collate, generate_replies, reply_tokens, sft_example, sft_examples, train_sft
+from helpers.llm.sft import (IGNORE, collate, generate_replies, reply_tokens, sft_example, sft_examples, sft_loss,
+                             train_sft)
 from helpers.lora import apply_lora
 from helpers.models.llama import Llama, LlamaConfig
 
@@ -48,6 +51,51 @@ def test_batch_loss_is_the_mean_nll_of_the_reply_tokens_and_padding_changes_noth
                     count += 1
     assert count == reply_tokens(examples)
     assert loss.item() == pytest.approx(nll / count, rel=1e-5)
+
+
+def test_sft_loss_by_token_and_by_example_on_a_hand_computed_case():
+    # two examples: one reply token with p = 1/2, three reply tokens with p = 1/4 (uniform over 4 ids)
+    logits = torch.zeros(2, 3, 4)
+    logits[0, 0] = torch.tensor([math.log(3.0), 0.0, 0.0, 0.0])          # p(id 0) = 3 / 6 = 1/2
+    y = torch.tensor([[0, IGNORE, IGNORE], [1, 2, 3]])
+    by_token = (math.log(2) + 3 * math.log(4)) / 4                       # 4 reply tokens, each weighs 1/4
+    by_example = (math.log(2) + math.log(4)) / 2                         # each example's mean, then the mean
+    assert sft_loss(logits, y, "token").item() == pytest.approx(by_token, rel=1e-6)
+    assert sft_loss(logits, y, "example").item() == pytest.approx(by_example, rel=1e-6)
+    y_empty_row = torch.tensor([[0, IGNORE, IGNORE], [IGNORE] * 3])      # a row with no reply token is left out
+    assert sft_loss(logits, y_empty_row, "example").item() == pytest.approx(math.log(2), rel=1e-6)
+
+
+def test_sft_loss_by_token_is_the_models_own_loss_and_by_example_weighs_each_example_once():
+    model = tiny_llama().eval()
+    examples = sft_examples(TOK, CONVS, max_len=48)
+    x, y = collate(examples, pad_id=0)
+    with torch.no_grad():
+        logits, loss = model(x, y)
+        assert sft_loss(logits, y, "token").item() == pytest.approx(loss.item(), rel=1e-6)
+        means = []
+        for xi, yi in examples:                           # each example alone, by hand
+            out = F.log_softmax(model(torch.tensor([xi]))[0][0].double(), dim=-1)
+            nll = [-out[t, target].item() for t, target in enumerate(yi) if target != IGNORE]
+            means.append(sum(nll) / len(nll))
+    assert sft_loss(logits, y, "example").item() == pytest.approx(sum(means) / len(means), rel=1e-5)
+
+
+def test_training_by_example_follows_its_own_loss():
+    examples = sft_examples(TOK, CONVS, max_len=48)
+    losses, weights = {}, {}
+    for average in ("token", "example"):
+        model = tiny_llama()
+        losses[average] = train_sft(model, examples, steps=3, batch_size=5, lr=1e-2, warmup=1, average=average,
+                                    generator=torch.Generator().manual_seed(0))
+        weights[average] = model.layers[0].attn.q_proj.weight.detach().clone()
+    first = tiny_llama().eval()
+    x, y = collate(examples, pad_id=0)                     # batch_size = all 5 examples: the first batch
+    with torch.no_grad():
+        logits = first(x)[0]
+    assert losses["example"][0] == pytest.approx(sft_loss(logits, y, "example").item(), rel=1e-5)
+    assert losses["token"][0] == pytest.approx(sft_loss(logits, y, "token").item(), rel=1e-5)
+    assert not torch.allclose(weights["example"], weights["token"])   # different weights, different gradients
 
 
 def test_training_memorises_the_replies_deterministically():
@@ -107,6 +155,14 @@ def test_bad_input_is_refused_before_training():
         train_sft(model, examples, steps=1, batch_size=2, lr=1e-3, generator=0)
     with pytest.raises(ValueError, match="examples is empty"):
         train_sft(model, [], steps=1, batch_size=2, lr=1e-3)
+    with pytest.raises(ValueError, match="average='sentence' must be 'token'"):
+        train_sft(model, examples, steps=1, batch_size=2, lr=1e-3, average="sentence")
+    with pytest.raises(ValueError, match="average='mean'"):
+        sft_loss(torch.zeros(1, 2, 3), torch.zeros(1, 2, dtype=torch.long), "mean")
+    with pytest.raises(ValueError, match=r"logits must be \(B, T, V\) and y \(B, T\).*\(1, 2, 3\) and \(1, 3\)"):
+        sft_loss(torch.zeros(1, 2, 3), torch.zeros(1, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="no reply token"):
+        sft_loss(torch.zeros(1, 2, 3), torch.full((1, 2), IGNORE))
     for p in model.parameters():
         p.requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameter"):
