@@ -11,7 +11,9 @@ What it does, in order (each step is printed to the log):
    held-out word, review or number pair appears in a training prompt.
 2. **Base model**: exact match of the shipped book model's greedy replies on every held-out set.
 3. **The chat model** (run ``chat``): every weight of the shipped book model trained on the mixture,
-   loss on the replies only; exact match on every held-out set at the end.
+   loss on the replies only, averaged per example (``average``: a ``join`` reply is about 9 tokens,
+   a ``length`` reply 2, so averaging per token would give ``join`` half of the gradient); exact match
+   on every held-out set at the end.
 4. **Comparisons**, on one task (``compare``), each from the shipped book model with the same batches:
 
    - ``full``    every weight, loss on the replies only;
@@ -20,12 +22,16 @@ What it does, in order (each step is printed to the log):
                  except the token embedding (tied to the output layer): the chat markers never
                  occur in pretraining, so their rows must be learned.
 
-5. **Output** (``--out``): ``log.jsonl`` (one JSON object per event), ``train_log.txt`` (what was
+5. **Interference** (runs ``with_count``, ``with_sentiment``, ``with_first_char``): the comparison task
+   trained beside one other task, twice the steps, so it sees as many of its own instructions as ``full``;
+   exact match on both held-out sets (event ``pair``). Which task costs it accuracy?
+
+6. **Output** (``--out``): ``log.jsonl`` (one JSON object per event), ``train_log.txt`` (what was
    printed) and ``chat-model/``, the ``chat`` run saved with its weights in float16 (the folder that
    ships in ``helpers/llm/artifacts/chat-model``). The saved folder is loaded back and evaluated
    again (event ``shipped``), so the numbers quoted by the lessons are those of the shipped weights.
 
-``--runs`` picks some of ``chat,full,prompt,lora``; with ``--append`` their events are added to the log
+``--runs`` picks some of ``chat,full,prompt,lora,with_count,with_sentiment,with_first_char``; with ``--append`` their events are added to the log
 already in ``--out`` (e.g. the comparisons after a chat run), and the shipped folder keeps the chat run's recipe.
 """
 
@@ -53,14 +59,18 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from pretrain_book_model import Log  # noqa: E402  (train_log.txt and log.jsonl, written as they happen)
 
 BOOK_TASKS = ("length", "first_char", "count", "sentiment", "join")
-RUNS = ("chat", "full", "prompt", "lora")
+PAIRED = ("count", "sentiment", "first_char")     # trained beside the comparison task in the runs with_<task>
+RUNS = ("chat", "full", "prompt", "lora") + tuple(f"with_{t}" for t in PAIRED)
 CONFIGS = {
-    "tiny": dict(tasks=("length", "count"), n_train=24, n_test=6, steps=4, batch_size=4, lr=1e-3, log_every=2,
+    "tiny": dict(tasks=("length", "count"), n_train=24, n_test=6, steps=4, batch_size=4, lr=1e-3, average="example",
+                 log_every=2,
                  compare=dict(task="length", n_train=12, steps=3, lora_rank=4, lora_lr=2e-3)),
-    "book": dict(tasks=BOOK_TASKS, n_train=6000, n_test=200, steps=3000, batch_size=16, lr=1e-3, log_every=50,
+    "book": dict(tasks=BOOK_TASKS, n_train=dict(length=10485, first_char=6000, count=6000, sentiment=6000, join=6000),
+                 n_test=200, steps=3000, batch_size=16, lr=1e-3, average="example", log_every=50,
                  compare=dict(task="length", n_train=4800, steps=300, lora_rank=16, lora_lr=3e-3)),
     "full": dict(tasks=BOOK_TASKS + ("addition",), n_train=6900, n_test=400, steps=8000, batch_size=32, lr=1e-3,
-                 log_every=200, compare=dict(task="length", n_train=9600, steps=600, lora_rank=16, lora_lr=3e-3)),
+                 average="example", log_every=200,
+                 compare=dict(task="length", n_train=9600, steps=600, lora_rank=16, lora_lr=3e-3)),
 }
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 MAX_LEN = 127
@@ -82,12 +92,13 @@ def report(log: Log, name: str, scores: dict) -> None:
 
 
 def train_and_evaluate(log: Log, run: str, model, examples, steps: int, batch_size: int, lr: float,
-                       log_every: int, seed: int, tok, test, event: str = "run") -> dict:
+                       log_every: int, seed: int, tok, test, event: str = "run", average: str = "token") -> dict:
     """Train ``model`` in place (LoRA adapters merged afterwards), log the loss curve and the held-out scores."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log(f"run {run}: {trainable:,} trainable parameters, {steps} steps of {batch_size}, lr {lr}")
+    log(f"run {run}: {trainable:,} trainable parameters, {steps} steps of {batch_size}, lr {lr}, "
+        f"loss averaged by {average}")
     t0 = time.time()
-    losses = train_sft(model, examples, steps=steps, batch_size=batch_size, lr=lr,
+    losses = train_sft(model, examples, steps=steps, batch_size=batch_size, lr=lr, average=average,
                        generator=torch.Generator().manual_seed(seed))
     seconds = time.time() - t0
     curve = [sum(losses[i:i + log_every]) / len(losses[i:i + log_every]) for i in range(0, len(losses), log_every)]
@@ -95,7 +106,7 @@ def train_and_evaluate(log: Log, run: str, model, examples, steps: int, batch_si
     model.eval()
     scores = evaluate(model, tok, test)
     report(log, f"{run}, {seconds:.0f} s, final loss {curve[-1]:.3f}", scores)
-    log.event(event, run=run, trainable=trainable, lr=lr, seconds=round(seconds, 1),
+    log.event(event, run=run, trainable=trainable, lr=lr, average=average, seconds=round(seconds, 1),
               loss_every=log_every, loss=[round(v, 4) for v in curve], scores=scores)
     return scores
 
@@ -146,9 +157,10 @@ def main(argv=None) -> int:
     log.event("eval", run="base", scores=scores)
 
     if "chat" in runs:
+        torch.manual_seed(args.seed)
         model, _ = load_book_model(args.base)
         scores = train_and_evaluate(log, "chat", model, full_examples, cfg["steps"], cfg["batch_size"], cfg["lr"],
-                                    cfg["log_every"], args.seed, tok, test)
+                                    cfg["log_every"], args.seed, tok, test, average=cfg["average"])
         dest = save_book_model(model, tok, args.out / "chat-model", recipe=recipe, dtype=torch.float16)
         shipped, _ = load_book_model(dest)
         scores = evaluate(shipped, tok, test)
@@ -156,12 +168,13 @@ def main(argv=None) -> int:
         log.event("shipped", scores=scores)
 
     cmp = cfg["compare"]
-    compared = [r for r in runs if r != "chat"]
+    compared = [r for r in runs if r in ("full", "prompt", "lora")]
     if compared:
         ctrain, ctest = build_tasks((cmp["task"],), cmp["n_train"], cfg["n_test"], seed=args.seed)
         log(f"comparisons on the {cmp['task']} task alone: {len(ctrain)} instructions, {cmp['steps']} steps")
         log.event("compare_tasks", task=cmp["task"], n_train=len(ctrain), steps=cmp["steps"])
     for run in compared:
+        torch.manual_seed(args.seed)   # LoRA's A matrices are random: the same whatever ran before in this process
         model, _ = load_book_model(args.base)
         lr = cfg["lr"]
         examples = sft_examples(tok, [conversation(i) for i in ctrain], max_len=MAX_LEN,
@@ -174,6 +187,19 @@ def main(argv=None) -> int:
             lr = cmp["lora_lr"]
         train_and_evaluate(log, run, model, examples, cmp["steps"], cfg["batch_size"], lr,
                            max(1, cmp["steps"] // 30), args.seed, tok, ctest, event="compare")
+    paired = [r for r in runs if r.startswith("with_")]
+    if paired:    # twice the steps, half of them on the comparison task: as many of its instructions as ``full``
+        log(f"interference: the {cmp['task']} task beside one other task, {cmp['n_train']} instructions each, "
+            f"{2 * cmp['steps']} steps")
+        log.event("pair_tasks", task=cmp["task"], n_train=cmp["n_train"], steps=2 * cmp["steps"])
+    for run in paired:
+        torch.manual_seed(args.seed)
+        ptrain, ptest = build_tasks((cmp["task"], run[len("with_"):]), cmp["n_train"], cfg["n_test"], seed=args.seed)
+        check_disjoint(ptrain, [i for items in ptest.values() for i in items])
+        model, _ = load_book_model(args.base)
+        examples = sft_examples(tok, [conversation(i) for i in ptrain], max_len=MAX_LEN)
+        train_and_evaluate(log, run, model, examples, 2 * cmp["steps"], cfg["batch_size"], cfg["lr"],
+                           max(1, cmp["steps"] // 15), args.seed, tok, ptest, event="pair", average=cfg["average"])
     log("done")
     log.event("done")
     log.text.close()

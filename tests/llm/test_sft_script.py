@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from helpers.llm.book_model import load_book_model, read_training_log
 
@@ -25,11 +26,12 @@ def test_log_has_every_stage_and_the_base_model_scores_zero(tiny_run):
     events = read_training_log(tiny_run)
     kinds = [e["event"] for e in events]
     assert kinds == ["start", "tasks", "eval", "run", "shipped", "compare_tasks", "compare", "compare", "compare",
-                     "done"]
+                     "pair_tasks", "pair", "pair", "pair", "done"]
     base = events[2]
     assert base["run"] == "base" and all(s["exact"] == 0.0 for s in base["scores"].values())
     chat = events[3]
     assert chat["run"] == "chat" and set(chat["scores"]) == {"length", "count"}
+    assert chat["average"] == "example" and all(e.get("average") == "token" for e in events if e["event"] == "compare")
     assert chat["trainable"] == sum(p.numel() for p in load_book_model()[0].parameters())
     runs = {e["run"]: e for e in events if e["event"] == "compare"}
     assert list(runs) == ["full", "prompt", "lora"]
@@ -41,6 +43,12 @@ def test_log_has_every_stage_and_the_base_model_scores_zero(tiny_run):
         assert len(e["loss"]) == 3 and all(v > 0 for v in e["loss"])
     # reply-only and prompt losses differ from the first step: they average over different tokens
     assert runs["prompt"]["loss"][0] != runs["full"]["loss"][0]
+    pairs = {e["run"]: e for e in events if e["event"] == "pair"}
+    assert list(pairs) == ["with_count", "with_sentiment", "with_first_char"]
+    for name, e in pairs.items():                     # the comparison task beside one other, twice the steps
+        assert set(e["scores"]) == {"length", name[len("with_"):]} and e["trainable"] == chat["trainable"]
+        assert len(e["loss"]) == 6 and e["scores"]["length"]["n"] == runs["full"]["scores"]["length"]["n"]
+    assert events[9] == {"event": "pair_tasks", "task": "length", "n_train": 12, "steps": 6}
 
 
 def test_shipped_folder_is_float16_and_scores_as_logged(tiny_run):
@@ -61,15 +69,17 @@ def test_shipped_folder_is_float16_and_scores_as_logged(tiny_run):
 def test_appended_runs_repeat_the_same_losses_and_ship_with_the_log(tiny_run, tmp_path):
     out = tmp_path / "chat"
     shutil.copytree(tiny_run, out)
-    assert run_script("sft_book_model", ["--config", "tiny", "--out", out, "--runs", "prompt", "--append"]) == 0
+    torch.manual_seed(12345)      # whatever the global random state, --seed alone decides LoRA's random init
+    assert run_script("sft_book_model", ["--config", "tiny", "--out", out, "--runs", "lora", "--append"]) == 0
     events = read_training_log(out)
-    assert [e["event"] for e in events][9:] == ["done", "start", "tasks", "eval", "compare_tasks", "compare", "done"]
-    first, second = [e for e in events if e.get("run") == "prompt"]
-    assert second["loss"] == first["loss"] and second["scores"] == first["scores"]      # same seed, same run
+    assert [e["event"] for e in events][13:] == ["done", "start", "tasks", "eval", "compare_tasks", "compare", "done"]
+    first, second = [e for e in events if e.get("run") == "lora"]             # same seed, same run
+    assert second["loss"] == first["loss"] and second["scores"] == first["scores"]
     assert (out / "chat-model" / "log.jsonl").read_text() == (out / "log.jsonl").read_text()
     model, _ = load_book_model(out / "chat-model")                 # checksums cover the longer log
     config = json.loads((out / "chat-model" / "config.json").read_text())
-    assert config["book"]["recipe"]["runs"] == ["chat", "full", "prompt", "lora"]      # the chat run's recipe kept
+    assert config["book"]["recipe"]["runs"][:4] == ["chat", "full", "prompt", "lora"]   # the chat run's recipe kept
+    assert config["book"]["recipe"]["runs"] != ["prompt"]
 
 
 def test_the_book_configuration_is_the_recipe_of_the_shipped_chat_model():
