@@ -31,8 +31,9 @@ What it does, in order (each step is printed to the log):
    ships in ``helpers/llm/artifacts/chat-model``). The saved folder is loaded back and evaluated
    again (event ``shipped``), so the numbers quoted by the lessons are those of the shipped weights.
 
-``--runs`` picks some of ``chat,full,prompt,lora,with_count,with_sentiment,with_first_char``; with ``--append`` their events are added to the log
-already in ``--out`` (e.g. the comparisons after a chat run), and the shipped folder keeps the chat run's recipe.
+``--runs`` picks some of ``chat,full,prompt,lora,with_count,with_sentiment,with_first_char``; with
+``--append`` their events are added to the log already in ``--out`` (e.g. the comparisons after a chat
+run), and the shipped folder keeps the chat run's recipe.
 """
 
 from __future__ import annotations
